@@ -1,0 +1,34 @@
+"""The Customer Labels endpoints: get, attach and detach a customer's labels."""
+
+from flask import Blueprint
+
+from auth import auth
+from store import get_store
+
+from .inputs import customer_id, json_body
+
+bp = Blueprint("customer_labels", __name__, url_prefix="/customers/customers/<raw_id>/labels")
+
+
+@bp.get("")
+@auth.login_required(role="reader")
+def get_customer_labels(raw_id):
+    return {"data": get_store().customer_labels(customer_id(raw_id))}
+
+
+@bp.post("")
+@auth.login_required(role="editor")
+def create_customer_labels(raw_id):
+    ident = customer_id(raw_id)
+    store = get_store()
+    body = json_body("customer-labels-change", owner=lambda: store.get_customer(ident))
+    return {"data": store.attach(ident, body["labels"])}
+
+
+@bp.delete("")
+@auth.login_required(role="editor")
+def delete_customer_labels(raw_id):
+    ident = customer_id(raw_id)
+    store = get_store()
+    body = json_body("customer-labels-change", owner=lambda: store.get_customer(ident))
+    return {"data": store.detach(ident, body["labels"])}

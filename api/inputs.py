@@ -1,0 +1,100 @@
+"""Reading a request: its JSON body, its page parameters and its path ids.
+
+Problems found here are raised only after the resource the request is about
+has been looked up, because a missing resource (404) outranks a bad body or
+query (400, 422).
+"""
+
+import base64
+import binascii
+import json
+import re
+
+from flask import request
+
+import schemas
+from problems import Problem
+from store import NotFound
+
+UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+def customer_id(raw):
+    """A customer id from the path. Customer ids are UUIDs: anything else names no customer."""
+    if not UUID.fullmatch(raw):
+        raise NotFound("customer", raw)
+    return raw.lower()
+
+
+def _reject(problem, owner):
+    """Raise ``problem``, unless ``owner()`` finds the resource missing first."""
+    if owner is not None:
+        owner()
+    raise problem
+
+
+def _no_constants(name):
+    raise ValueError(f"{name} is not JSON")
+
+
+def json_body(schema, owner=None):
+    """The body parsed as JSON, whatever its Content-Type, and valid under ``schema``.
+
+    ``owner`` is called before a 400 or 422 is raised; it raises NotFound when
+    the resource the request is about does not exist.
+    """
+    try:
+        # Any Content-Type: curl sends form-encoded by default.
+        body = json.loads(request.get_data(), parse_constant=_no_constants)
+        # A lone surrogate escape ("\ud800") parses, but is no text that can be stored.
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except (ValueError, RecursionError, UnicodeError):
+        _reject(Problem(400, "The request body must be a JSON document."), owner)
+    errors = schemas.errors(schema, body)
+    if errors:
+        detail = "; ".join(f"{e['path'] or '/'}: {e['message']}" for e in errors)
+        _reject(Problem(422, detail, title="Invalid body", errors=errors), owner)
+    return body
+
+
+def encode_cursor(after):
+    return base64.urlsafe_b64encode(after.encode()).decode().rstrip("=") if after else None
+
+
+def _decode_cursor(cursor):
+    try:
+        after = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, ValueError):
+        return None
+    return after or None
+
+
+def page_args(owner=None):
+    """``(limit, after)`` from the ``limit`` and ``cursor`` query parameters."""
+    errors = []
+    limit = DEFAULT_LIMIT
+    raw_limit = request.args.get("limit")
+    if raw_limit is not None:
+        if raw_limit.isascii() and raw_limit.isdigit() and 1 <= int(raw_limit) <= MAX_LIMIT:
+            limit = int(raw_limit)
+        else:
+            message = f"must be a whole number from 1 to {MAX_LIMIT}"
+            errors.append({"parameter": "limit", "message": message})
+    after = None
+    cursor = request.args.get("cursor")
+    if cursor is not None:
+        after = _decode_cursor(cursor)
+        if after is None:
+            message = "is not a cursor this service gave out"
+            errors.append({"parameter": "cursor", "message": message})
+    if errors:
+        detail = "; ".join(f"{e['parameter']} {e['message']}" for e in errors)
+        _reject(Problem(400, detail, title="Invalid query", errors=errors), owner)
+    return limit, after
+
+
+def page(result):
+    """The response body for a store Page."""
+    return {"data": result.items, "nextCursor": encode_cursor(result.next_after)}

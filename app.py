@@ -1,0 +1,73 @@
+"""The Customer Labels service.
+
+``create_app(config=None)`` makes an app. ``python app.py`` runs the local mock
+(dev mode); gunicorn loads ``app:app`` (see the Procfile).
+"""
+
+import functools
+import os
+import sys
+from urllib.parse import urlsplit
+
+from flask import Flask
+
+import api
+import auth
+import problems
+import settings
+import store
+
+
+def create_app(config=None):
+    """An app from the defaults, then the environment, then ``config``."""
+    app = Flask(__name__)
+    app.config.from_mapping(settings.DEFAULTS)
+    app.config.update(settings.from_env())
+    app.config["MAX_CONTENT_LENGTH"] = settings.MAX_BODY_BYTES
+    app.config.update(config or {})
+    app.json.sort_keys = False  # fields in the documented order
+
+    problems.init_app(app)
+    store.init_app(app)
+    auth.init_app(app)
+    api.init_app(app)
+    return app
+
+
+@functools.cache
+def _production_app():
+    return create_app()
+
+
+def __getattr__(name):
+    # gunicorn looks up `app` here. It is made on first use, not at import,
+    # so that importing this module (as the tests do) starts no app, and so
+    # that a bad setting stops gunicorn with one line rather than a traceback.
+    if name == "app":
+        return _production_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _where(url):
+    """The store URL with any password hidden."""
+    parts = urlsplit(url)
+    if parts.password:
+        parts = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@"))
+    return parts.geturl()
+
+
+def main():
+    """Run the local mock: dev mode, 127.0.0.1:$PORT, in memory unless REDIS_URL is set."""
+    try:
+        app = create_app({"DEV_MODE": True})
+    except settings.ConfigError as err:
+        sys.exit(f"error: {err}")
+    port = int(os.environ.get("PORT") or 5000)
+    print(f"Customer Labels (dev mode) on http://127.0.0.1:{port}, store {_where(app.config['REDIS_URL'])}")
+    if not app.config["API_TOKENS"]:
+        print("API_TOKENS is unset, so these tokens work: " + auth.DEV_TOKENS.replace(",", ", "))
+    app.run(host="127.0.0.1", port=port, threaded=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""Bearer tokens with roles, on Flask-HTTPAuth.
+
+Routes declare ``@auth.login_required(role=...)``; Flask-HTTPAuth answers 401
+(no or unknown token) and 403 (role too low) before the view runs.
+"""
+
+from flask import current_app
+from flask_httpauth import HTTPTokenAuth
+
+from problems import problem
+from settings import ConfigError
+
+from .tokens import DEV_TOKENS, ROLES, Caller, TokenTable, roles_of
+
+__all__ = ["DEV_TOKENS", "ROLES", "Caller", "auth", "get_tokens", "init_app"]
+
+EXTENSION = "customer_labels.tokens"
+
+# The auth object holds no app state, so routes can use its decorators at
+# import time; the tokens themselves live on each app (see init_app).
+auth = HTTPTokenAuth(scheme="Bearer", realm="customer-labels")
+
+
+def init_app(app):
+    """Read API_TOKENS; in dev mode an unset one means the documented dev tokens."""
+    spec = app.config.get("API_TOKENS")
+    if not spec:
+        if not app.config.get("DEV_MODE"):
+            raise ConfigError(
+                "API_TOKENS", "is not set; outside dev mode it is required, as token:role[,token:role...]"
+            )
+        spec = DEV_TOKENS
+    app.extensions[EXTENSION] = TokenTable.parse(spec)
+
+
+def get_tokens():
+    """The current app's token table."""
+    return current_app.extensions[EXTENSION]
+
+
+@auth.verify_token
+def verify_token(token):
+    return get_tokens().find(token)
+
+
+@auth.get_user_roles
+def get_user_roles(caller):
+    return roles_of(caller)
+
+
+@auth.error_handler
+def auth_error(status):
+    # Flask-HTTPAuth adds WWW-Authenticate to a 401 that lacks one.
+    detail = {
+        401: "Send a valid token as 'Authorization: Bearer TOKEN'.",
+        403: "This token's role may not do this.",
+    }[status]
+    return problem(status, detail)

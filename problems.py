@@ -1,0 +1,96 @@
+"""Every error answer of the service: RFC 9457 problem details, from one helper.
+
+Auth errors, HTTP errors, bad input and store rules all end in ``problem()``,
+so they share one shape, and nothing else ever writes an error body.
+"""
+
+import json
+import logging
+from http import HTTPStatus
+
+from flask import Response
+from werkzeug.exceptions import HTTPException
+
+from store.errors import Conflict, NotFound, TooManyLabels, UnknownLabels
+
+MEDIA_TYPE = "application/problem+json"
+log = logging.getLogger(__name__)
+
+
+def problem(status, detail, *, type="about:blank", title=None, headers=None, **extensions):
+    """A problem+json response. Extension members are given as keyword arguments."""
+    body = {
+        "type": type,
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        **extensions,
+    }
+    return Response(json.dumps(body), status, headers=headers, mimetype=MEDIA_TYPE)
+
+
+class Problem(Exception):
+    """Raised anywhere in a request to answer with ``problem(*args, **kwargs)``."""
+
+    def __init__(self, status, detail, **kwargs):
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.kwargs = kwargs
+
+
+def init_app(app):
+    """Send every error the app can meet through ``problem()``."""
+
+    @app.errorhandler(Problem)
+    def raised_problem(err):
+        return problem(err.status, err.detail, **err.kwargs)
+
+    @app.errorhandler(HTTPException)
+    def http_error(err):
+        # Keep headers such as Allow on a 405; the body is ours, never HTML.
+        headers = [(k, v) for k, v in err.get_headers() if k.lower() != "content-type"]
+        return problem(err.code, HTTP_DETAILS.get(err.code, err.description), headers=headers)
+
+    @app.errorhandler(NotFound)
+    def not_found(err):
+        return problem(404, f"{err.kind.capitalize()} {err.ident!r} does not exist.")
+
+    @app.errorhandler(Conflict)
+    def conflict(err):
+        return problem(409, f"The {err.field} {err.value!r} is already taken.")
+
+    @app.errorhandler(UnknownLabels)
+    def unknown_labels(err):
+        errors = [
+            {"path": f"/labels/{i}", "message": "names no label"} for i in err.positions
+        ]
+        return problem(
+            422,
+            "These labels do not exist, so nothing was attached: " + ", ".join(err.label_ids),
+            title="Unknown labels",
+            errors=errors,
+            unknownLabels=err.label_ids,
+        )
+
+    @app.errorhandler(TooManyLabels)
+    def too_many_labels(err):
+        detail = (
+            f"A customer holds at most {err.cap} labels; it has {err.attached} and this "
+            f"would add {err.adding}, so nothing was attached."
+        )
+        errors = [{"path": "/labels", "message": f"would pass the cap of {err.cap} labels"}]
+        return problem(422, detail, title="Too many labels", errors=errors)
+
+    @app.errorhandler(Exception)
+    def unexpected(err):
+        # The cause goes to the log; the client never sees a stack trace.
+        log.exception("unhandled error")
+        return problem(500, "The service met an unexpected error.")
+
+
+HTTP_DETAILS = {
+    404: "There is no such resource.",
+    405: "This resource does not support that method; see the Allow header.",
+    413: "The request body is larger than 64 KiB.",
+}

@@ -1,0 +1,197 @@
+"""The OpenAPI 3.1 document, built from the schema files and the operation table.
+
+The operation table names, for each route, what it takes and what it can
+answer; a test checks it against the app's routes, and schemathesis checks the
+app against it.
+"""
+
+import copy
+from collections import namedtuple
+
+from store import LABEL_CAP
+
+from . import load
+
+API_VERSION = "1.0.0"
+COMPONENTS = {
+    "Label": "label",
+    "Customer": "customer",
+    "Problem": "problem",
+    "LabelCreate": "label-create",
+    "LabelUpdate": "label-update",
+    "CustomerCreate": "customer-create",
+    "CustomerUpdate": "customer-update",
+    "CustomerLabelsChange": "customer-labels-change",
+}
+
+# role: the lowest role allowed, or None for no auth. body: request schema
+# component. ok: success status. result: success body, a component or "page of"
+# one. page: takes limit and cursor. conflict: may answer 409.
+Operation = namedtuple(
+    "Operation", "method path op_id summary role body ok result page conflict", defaults=(None,) * 6
+)
+
+CUSTOMER = "/customers/customers/{customerId}"
+LABEL = "/labels/labels/{labelId}"
+OPERATIONS = (
+    Operation("get", "/openapi.json", "getOpenApi", "This document", None, ok=200, result="OpenAPI"),
+    Operation("get", "/labels/labels", "listLabels", "List labels by id", "reader",
+              ok=200, result="page of Label", page=True),
+    Operation("post", "/labels/labels", "createLabel", "Create a label", "admin",
+              body="LabelCreate", ok=201, result="Label", conflict=True),
+    Operation("get", LABEL, "getLabel", "Get a label", "reader", ok=200, result="Label"),
+    Operation("patch", LABEL, "updateLabel", "Change a label's name, color or description",
+              "admin", body="LabelUpdate", ok=200, result="Label", conflict=True),
+    Operation("delete", LABEL, "deleteLabel", "Delete a label and detach it everywhere",
+              "admin", ok=204),
+    Operation("get", LABEL + "/customers", "listLabelCustomers",
+              "List the customers that carry a label, by id", "reader",
+              ok=200, result="page of Customer", page=True),
+    Operation("get", "/customers/customers", "listCustomers", "List customers by id", "reader",
+              ok=200, result="page of Customer", page=True),
+    Operation("post", "/customers/customers", "createCustomer", "Create a customer", "admin",
+              body="CustomerCreate", ok=201, result="Customer", conflict=True),
+    Operation("get", CUSTOMER, "getCustomer", "Get a customer", "reader", ok=200, result="Customer"),
+    Operation("patch", CUSTOMER, "updateCustomer", "Change a customer's name or email",
+              "admin", body="CustomerUpdate", ok=200, result="Customer"),
+    Operation("delete", CUSTOMER, "deleteCustomer", "Delete a customer and its labels",
+              "admin", ok=204),
+    Operation("get", CUSTOMER + "/labels", "getCustomerLabels", "Get a customer's labels",
+              "reader", ok=200, result="CustomerLabels"),
+    Operation("post", CUSTOMER + "/labels", "createCustomerLabels",
+              "Attach labels to a customer, all or none", "editor",
+              body="CustomerLabelsChange", ok=200, result="CustomerLabels"),
+    Operation("delete", CUSTOMER + "/labels", "deleteCustomerLabels",
+              "Detach labels from a customer", "editor",
+              body="CustomerLabelsChange", ok=200, result="CustomerLabels"),
+)
+
+PATH_PARAMETERS = {
+    "customerId": {"type": "string", "format": "uuid"},
+    "labelId": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
+}
+PAGE_PARAMETERS = [
+    {"name": "limit", "in": "query", "description": "Items per page.",
+     "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
+    {"name": "cursor", "in": "query", "description": "nextCursor of the previous page.",
+     "schema": {"type": "string", "minLength": 1}},
+]
+ERRORS = {
+    400: "The body is not JSON, or a query parameter is invalid.",
+    401: "No token, or an unknown one.",
+    403: "The token's role may not do this.",
+    404: "No such resource.",
+    409: "The id or name is already taken.",
+    413: "The body is larger than 64 KiB.",
+    422: "The body breaks the schema or a rule.",
+}
+
+
+def _ref(name):
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema):
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def _result_schema(result):
+    if result == "OpenAPI":
+        return {"type": "object"}
+    if result == "CustomerLabels":
+        return {
+            "type": "object",
+            "properties": {"data": {"type": "array", "items": _ref("Label"), "maxItems": LABEL_CAP}},
+            "required": ["data"],
+            "additionalProperties": False,
+        }
+    if result.startswith("page of "):
+        return {
+            "type": "object",
+            "properties": {
+                "data": {"type": "array", "items": _ref(result.removeprefix("page of "))},
+                "nextCursor": {"type": ["string", "null"]},
+            },
+            "required": ["data", "nextCursor"],
+            "additionalProperties": False,
+        }
+    return _ref(result)
+
+
+def _error_statuses(op):
+    statuses = set()
+    if op.role:
+        statuses.add(401)
+        if op.role != "reader":
+            statuses.add(403)
+    if "{" in op.path:
+        statuses.add(404)
+    if op.body:
+        statuses |= {400, 413, 422}
+    if op.page:
+        statuses.add(400)
+    if op.conflict:
+        statuses.add(409)
+    return sorted(statuses)
+
+
+def _operation(op):
+    success = {"description": op.summary}
+    if op.result:
+        success.update(_json(_result_schema(op.result)))
+    if op.ok == 201:
+        success["headers"] = {
+            "Location": {"description": "The new resource's URL.", "schema": {"type": "string"}}
+        }
+    responses = {str(op.ok): success}
+    for status in _error_statuses(op):
+        response = {
+            "description": ERRORS[status],
+            "content": {"application/problem+json": {"schema": _ref("Problem")}},
+        }
+        if status == 401:
+            response["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
+        responses[str(status)] = response
+    params = [
+        {"name": name, "in": "path", "required": True, "schema": schema}
+        for name, schema in PATH_PARAMETERS.items()
+        if "{" + name + "}" in op.path
+    ]
+    if op.page:
+        params += PAGE_PARAMETERS
+    operation = {"operationId": op.op_id, "summary": op.summary, "responses": responses}
+    if params:
+        operation["parameters"] = copy.deepcopy(params)
+    if op.body:
+        operation["requestBody"] = {"required": True, **_json(_ref(op.body))}
+    if op.role:
+        operation["description"] = f"Needs the {op.role} role or higher."
+    else:
+        operation["security"] = []
+    return operation
+
+
+def build():
+    """The whole document, as a dict."""
+    paths = {}
+    for op in OPERATIONS:
+        paths.setdefault(op.path, {})[op.method] = _operation(op)
+    schemas = {}
+    for name, file in COMPONENTS.items():
+        schema = copy.deepcopy(load(file))
+        schema.pop("$schema", None)
+        schemas[name] = schema
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Customer Labels",
+            "version": API_VERSION,
+            "description": "Which labels are attached to which customers.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearerAuth": []}],
+    }

@@ -1,0 +1,68 @@
+"""Where labels and customers are kept: chosen from a URL, opened once per app.
+
+``memory://`` is the in-memory store; ``redis://``, ``rediss://`` and
+``unix://`` are Redis. Any other scheme is an error at start, not at the
+first request.
+"""
+
+from urllib.parse import urlsplit
+
+import redis
+from flask import current_app
+
+from settings import ConfigError
+
+from .base import DEFAULT_COLOR, LABEL_CAP, Page, Store
+from .errors import Conflict, NotFound, StoreError, TooManyLabels, UnknownLabels
+from .memory import MemoryStore
+from .redis_store import RedisStore
+
+__all__ = [
+    "DEFAULT_COLOR",
+    "LABEL_CAP",
+    "Conflict",
+    "MemoryStore",
+    "NotFound",
+    "Page",
+    "RedisStore",
+    "Store",
+    "StoreError",
+    "TooManyLabels",
+    "UnknownLabels",
+    "get_store",
+    "init_app",
+    "store_from_url",
+]
+
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+EXTENSION = "customer_labels.store"
+
+
+def store_from_url(url, prefix="cl:"):
+    """The store a URL names."""
+    scheme = urlsplit(url).scheme
+    if scheme == "memory":
+        return MemoryStore()
+    if scheme in REDIS_SCHEMES:
+        # A hung Redis must not hold a request for long; the client is made
+        # here, once per app, and redis-py's pool reconnects after a fork.
+        client = redis.Redis.from_url(
+            url, decode_responses=True, socket_connect_timeout=2, socket_timeout=2
+        )
+        return RedisStore(client, prefix)
+    known = ", ".join(f"{s}://" for s in ("memory", *REDIS_SCHEMES))
+    shown = f"{scheme}://" if scheme else repr(url)
+    raise ConfigError("REDIS_URL", f"unknown store {shown}; use one of {known}")
+
+
+def init_app(app):
+    """Open the store the app's config names; a ready ``STORE`` object wins."""
+    store = app.config.get("STORE")
+    if store is None:
+        store = store_from_url(app.config["REDIS_URL"], app.config["REDIS_KEY_PREFIX"])
+    app.extensions[EXTENSION] = store
+
+
+def get_store():
+    """The current app's store."""
+    return current_app.extensions[EXTENSION]

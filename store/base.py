@@ -1,0 +1,207 @@
+"""The store interface: every rule of the API lives here, once, for every backend.
+
+A backend implements the small ``_``-prefixed primitives; each one must be
+atomic, so that no other request ever sees a half-made change.
+"""
+
+import abc
+import uuid
+from collections import namedtuple
+from datetime import datetime, timezone
+
+from .errors import NotFound, UnknownLabels
+
+#: A customer holds at most this many labels.
+LABEL_CAP = 250
+#: The color a label gets when it is created without one.
+DEFAULT_COLOR = "#9e9e9e"
+
+#: One page of a listing ordered by id; ``next_after`` is the last id of the
+#: page when more items follow, else None.
+Page = namedtuple("Page", "items next_after")
+
+
+def utcnow():
+    """The current time as an RFC 3339 UTC timestamp with milliseconds."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def name_key(name):
+    """What makes two label names the same: they are unique case-insensitively."""
+    return name.casefold()
+
+
+def sort_labels(labels):
+    """A customer's labels, by name case-insensitively, then by id."""
+    return sorted(labels, key=lambda label: (name_key(label["name"]), label["id"]))
+
+
+def unique(ids):
+    """The ids in their first-seen order, each once."""
+    return list(dict.fromkeys(ids))
+
+
+class Store(abc.ABC):
+    """Labels, customers, and which labels each customer carries."""
+
+    # -- health ------------------------------------------------------------
+
+    @abc.abstractmethod
+    def check(self):
+        """True when the backend answers."""
+
+    # -- labels --------------------------------------------------------------
+
+    def create_label(self, fields):
+        now = utcnow()
+        label = {
+            "id": fields.get("id") or uuid.uuid4().hex,
+            "name": fields["name"],
+            "color": fields.get("color", DEFAULT_COLOR).lower(),
+            "description": fields.get("description"),
+            "createdAt": now,
+            "updatedAt": now,
+        }
+        self._create_label(label, name_key(label["name"]))
+        return label
+
+    def get_label(self, label_id):
+        label = self._get_label(label_id)
+        if label is None:
+            raise NotFound("label", label_id)
+        return label
+
+    def update_label(self, label_id, changes):
+        changes = dict(changes, updatedAt=utcnow())
+        if "color" in changes:
+            changes["color"] = changes["color"].lower()
+        new_key = name_key(changes["name"]) if "name" in changes else None
+        return self._update_label(label_id, changes, new_key)
+
+    def delete_label(self, label_id):
+        """Delete a label and detach it from every customer, in one step."""
+        if not self._delete_label(label_id):
+            raise NotFound("label", label_id)
+
+    def list_labels(self, limit, after=None):
+        return self._list_labels(limit, after)
+
+    def label_customers(self, label_id, limit, after=None):
+        """The customers that carry a label, ordered by customer id."""
+        page = self._label_customers(label_id, limit, after)
+        if page is None:
+            raise NotFound("label", label_id)
+        return page
+
+    # -- customers -------------------------------------------------------------
+
+    def create_customer(self, fields):
+        now = utcnow()
+        customer = {
+            "id": (fields.get("id") or str(uuid.uuid4())).lower(),
+            "name": fields["name"],
+            "email": fields.get("email"),
+            "createdAt": now,
+            "updatedAt": now,
+        }
+        self._create_customer(customer)
+        return customer
+
+    def get_customer(self, customer_id):
+        customer = self._get_customer(customer_id)
+        if customer is None:
+            raise NotFound("customer", customer_id)
+        return customer
+
+    def customer_exists(self, customer_id):
+        return self._get_customer(customer_id) is not None
+
+    def update_customer(self, customer_id, changes):
+        return self._update_customer(customer_id, dict(changes, updatedAt=utcnow()))
+
+    def delete_customer(self, customer_id):
+        """Delete a customer together with the labels it carries."""
+        if not self._delete_customer(customer_id):
+            raise NotFound("customer", customer_id)
+
+    def list_customers(self, limit, after=None):
+        return self._list_customers(limit, after)
+
+    # -- a customer's labels ---------------------------------------------------
+
+    def customer_labels(self, customer_id):
+        return sort_labels(self._customer_labels(customer_id))
+
+    def attach(self, customer_id, label_ids):
+        """Attach existing labels, all or none; returns the customer's labels after."""
+        try:
+            return sort_labels(self._attach(customer_id, unique(label_ids)))
+        except UnknownLabels as err:
+            # Name every place in the request that holds an unknown id.
+            unknown = set(err.label_ids)
+            err.positions = [i for i, label_id in enumerate(label_ids) if label_id in unknown]
+            raise
+
+    def detach(self, customer_id, label_ids):
+        """Detach labels; ids not attached, or naming no label, are ignored."""
+        return sort_labels(self._detach(customer_id, unique(label_ids)))
+
+    # -- what a backend implements -------------------------------------------
+    # Each primitive is atomic. Those that change a customer's labels raise
+    # NotFound, UnknownLabels or TooManyLabels before changing anything.
+
+    @abc.abstractmethod
+    def _create_label(self, label, key):
+        """Store a new label; Conflict when its id or name key is taken."""
+
+    @abc.abstractmethod
+    def _get_label(self, label_id):
+        """The label, or None."""
+
+    @abc.abstractmethod
+    def _update_label(self, label_id, changes, new_key):
+        """Apply changes (new_key set when the name changes); the label after."""
+
+    @abc.abstractmethod
+    def _delete_label(self, label_id):
+        """Delete and detach everywhere; False when there was no such label."""
+
+    @abc.abstractmethod
+    def _list_labels(self, limit, after):
+        """A Page of labels with ids after ``after``."""
+
+    @abc.abstractmethod
+    def _label_customers(self, label_id, limit, after):
+        """A Page of the label's customers, or None when there is no such label."""
+
+    @abc.abstractmethod
+    def _create_customer(self, customer):
+        """Store a new customer; Conflict when its id is taken."""
+
+    @abc.abstractmethod
+    def _get_customer(self, customer_id):
+        """The customer, or None."""
+
+    @abc.abstractmethod
+    def _update_customer(self, customer_id, changes):
+        """Apply changes; the customer after."""
+
+    @abc.abstractmethod
+    def _delete_customer(self, customer_id):
+        """Delete with its labels; False when there was no such customer."""
+
+    @abc.abstractmethod
+    def _list_customers(self, limit, after):
+        """A Page of customers with ids after ``after``."""
+
+    @abc.abstractmethod
+    def _customer_labels(self, customer_id):
+        """The customer's labels, in any order."""
+
+    @abc.abstractmethod
+    def _attach(self, customer_id, label_ids):
+        """Attach distinct ids; the customer's labels after."""
+
+    @abc.abstractmethod
+    def _detach(self, customer_id, label_ids):
+        """Detach distinct ids; the customer's labels after."""

@@ -1,0 +1,43 @@
+"""What a store raises when a request breaks a rule; the API turns each into a problem response."""
+
+
+class StoreError(Exception):
+    """Base of every rule a store enforces."""
+
+
+class NotFound(StoreError):
+    def __init__(self, kind, ident):
+        super().__init__(f"{kind} {ident!r} does not exist")
+        self.kind = kind
+        self.ident = ident
+
+
+class Conflict(StoreError):
+    """A label name or id, or a customer id, that is already taken."""
+
+    def __init__(self, field, value):
+        super().__init__(f"{field} {value!r} is already taken")
+        self.field = field
+        self.value = value
+
+
+class UnknownLabels(StoreError):
+    """An attach named labels that do not exist; nothing was attached."""
+
+    def __init__(self, label_ids):
+        super().__init__("unknown label ids: " + ", ".join(label_ids))
+        self.label_ids = list(label_ids)
+        #: Indexes into the request's list where the unknown ids stand.
+        self.positions = []
+
+
+class TooManyLabels(StoreError):
+    """An attach would take a customer past the label cap; nothing was attached."""
+
+    def __init__(self, cap, attached, adding):
+        super().__init__(
+            f"a customer holds at most {cap} labels: {attached} attached, {adding} more requested"
+        )
+        self.cap = cap
+        self.attached = attached
+        self.adding = adding

@@ -1,0 +1,181 @@
+"""The in-memory store: same rules as Redis, for the local mock and for tests.
+
+One lock guards everything, so each primitive is atomic across threads.
+Records are copied on the way in and out, so no caller shares our state.
+"""
+
+import bisect
+import threading
+
+from .base import LABEL_CAP, Page, Store, name_key
+from .errors import Conflict, NotFound, TooManyLabels, UnknownLabels
+
+
+class SortedIds:
+    """A sorted list of ids with keyset pagination."""
+
+    def __init__(self):
+        self._ids = []
+
+    def add(self, ident):
+        i = bisect.bisect_left(self._ids, ident)
+        if i == len(self._ids) or self._ids[i] != ident:
+            self._ids.insert(i, ident)
+
+    def discard(self, ident):
+        i = bisect.bisect_left(self._ids, ident)
+        if i < len(self._ids) and self._ids[i] == ident:
+            del self._ids[i]
+
+    def page(self, limit, after):
+        """Up to ``limit`` ids after ``after``, and the id to continue after."""
+        start = bisect.bisect_right(self._ids, after) if after is not None else 0
+        ids = self._ids[start : start + limit + 1]
+        more = len(ids) > limit
+        ids = ids[:limit]
+        return ids, (ids[-1] if more else None)
+
+    def __iter__(self):
+        return iter(list(self._ids))
+
+
+class MemoryStore(Store):
+    def __init__(self):
+        self._lock = threading.RLock()
+        self._labels = {}  # label id -> label
+        self._label_ids = SortedIds()
+        self._names = {}  # name key -> label id
+        self._customers = {}  # customer id -> customer
+        self._customer_ids = SortedIds()
+        self._attached = {}  # customer id -> set of label ids
+        self._carriers = {}  # label id -> SortedIds of customer ids
+
+    def check(self):
+        return True
+
+    # -- labels ----------------------------------------------------------------
+
+    def _create_label(self, label, key):
+        with self._lock:
+            if label["id"] in self._labels:
+                raise Conflict("id", label["id"])
+            if key in self._names:
+                raise Conflict("name", label["name"])
+            self._labels[label["id"]] = dict(label)
+            self._names[key] = label["id"]
+            self._label_ids.add(label["id"])
+            self._carriers[label["id"]] = SortedIds()
+
+    def _get_label(self, label_id):
+        with self._lock:
+            label = self._labels.get(label_id)
+            return dict(label) if label else None
+
+    def _update_label(self, label_id, changes, new_key):
+        with self._lock:
+            label = self._labels.get(label_id)
+            if label is None:
+                raise NotFound("label", label_id)
+            if new_key is not None:
+                if self._names.get(new_key, label_id) != label_id:
+                    raise Conflict("name", changes["name"])
+                del self._names[name_key(label["name"])]
+                self._names[new_key] = label_id
+            label.update(changes)
+            return dict(label)
+
+    def _delete_label(self, label_id):
+        with self._lock:
+            label = self._labels.pop(label_id, None)
+            if label is None:
+                return False
+            del self._names[name_key(label["name"])]
+            self._label_ids.discard(label_id)
+            for customer_id in self._carriers.pop(label_id):
+                self._attached[customer_id].discard(label_id)
+            return True
+
+    def _list_labels(self, limit, after):
+        with self._lock:
+            ids, next_after = self._label_ids.page(limit, after)
+            return Page([dict(self._labels[i]) for i in ids], next_after)
+
+    def _label_customers(self, label_id, limit, after):
+        with self._lock:
+            carriers = self._carriers.get(label_id)
+            if carriers is None:
+                return None
+            ids, next_after = carriers.page(limit, after)
+            return Page([dict(self._customers[i]) for i in ids], next_after)
+
+    # -- customers ---------------------------------------------------------------
+
+    def _create_customer(self, customer):
+        with self._lock:
+            if customer["id"] in self._customers:
+                raise Conflict("id", customer["id"])
+            self._customers[customer["id"]] = dict(customer)
+            self._customer_ids.add(customer["id"])
+            self._attached[customer["id"]] = set()
+
+    def _get_customer(self, customer_id):
+        with self._lock:
+            customer = self._customers.get(customer_id)
+            return dict(customer) if customer else None
+
+    def _update_customer(self, customer_id, changes):
+        with self._lock:
+            customer = self._customers.get(customer_id)
+            if customer is None:
+                raise NotFound("customer", customer_id)
+            customer.update(changes)
+            return dict(customer)
+
+    def _delete_customer(self, customer_id):
+        with self._lock:
+            if self._customers.pop(customer_id, None) is None:
+                return False
+            self._customer_ids.discard(customer_id)
+            for label_id in self._attached.pop(customer_id):
+                self._carriers[label_id].discard(customer_id)
+            return True
+
+    def _list_customers(self, limit, after):
+        with self._lock:
+            ids, next_after = self._customer_ids.page(limit, after)
+            return Page([dict(self._customers[i]) for i in ids], next_after)
+
+    # -- a customer's labels -------------------------------------------------------
+
+    def _labels_of(self, customer_id):
+        attached = self._attached.get(customer_id)
+        if attached is None:
+            raise NotFound("customer", customer_id)
+        return attached
+
+    def _customer_labels(self, customer_id):
+        with self._lock:
+            return [dict(self._labels[i]) for i in self._labels_of(customer_id)]
+
+    def _attach(self, customer_id, label_ids):
+        with self._lock:
+            attached = self._labels_of(customer_id)
+            unknown = [i for i in label_ids if i not in self._labels]
+            if unknown:
+                raise UnknownLabels(unknown)
+            new = [i for i in label_ids if i not in attached]
+            if len(attached) + len(new) > LABEL_CAP:
+                raise TooManyLabels(LABEL_CAP, len(attached), len(new))
+            for label_id in new:
+                attached.add(label_id)
+                self._carriers[label_id].add(customer_id)
+            return self._customer_labels(customer_id)
+
+    def _detach(self, customer_id, label_ids):
+        with self._lock:
+            attached = self._labels_of(customer_id)
+            for label_id in label_ids:
+                if label_id in attached:
+                    attached.discard(label_id)
+                    self._carriers[label_id].discard(customer_id)
+            return self._customer_labels(customer_id)

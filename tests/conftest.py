@@ -1,0 +1,96 @@
+"""Fixtures: every API test runs once per store (memory, fakeredis, real Redis)."""
+
+import os
+import shutil
+
+import fakeredis
+import pytest
+from pytest_redis import factories
+
+from app import create_app
+from store import MemoryStore, RedisStore
+
+TOKENS = {"reader": "reader-token", "editor": "editor-token", "admin": "admin-token"}
+API_TOKENS = ",".join(f"{token}:{role}" for role, token in TOKENS.items())
+PREFIX = "test:"
+
+redis_client = factories.redisdb("redis_proc", decode=True)
+
+
+def require_redis_server():
+    """Skip without a redis-server binary, except in CI, where the real-Redis tests must run."""
+    if shutil.which("redis-server"):
+        return
+    if os.environ.get("CI"):
+        pytest.fail("redis-server is not on PATH, and CI must run the real-Redis tests")
+    pytest.skip("redis-server is not on PATH")
+
+
+@pytest.fixture
+def real_redis(request):
+    """A client of a real redis-server (pytest-redis), emptied after each test."""
+    require_redis_server()
+    return request.getfixturevalue("redis_client")
+
+
+def make_store(kind, request):
+    if kind == "memory":
+        return MemoryStore()
+    if kind == "fakeredis":
+        return RedisStore(fakeredis.FakeRedis(server=fakeredis.FakeServer(), decode_responses=True), PREFIX)
+    return RedisStore(request.getfixturevalue("real_redis"), PREFIX)
+
+
+@pytest.fixture(params=["memory", "fakeredis", "redis"])
+def store(request):
+    return make_store(request.param, request)
+
+
+@pytest.fixture
+def app(store):
+    return create_app({"TESTING": True, "API_TOKENS": API_TOKENS, "STORE": store})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def auth(role):
+    """Request headers that authenticate as ``role``."""
+    return {"Authorization": f"Bearer {TOKENS[role]}"}
+
+
+class Maker:
+    """Makes labels and customers through the API, as an admin."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def label(self, name=None, **fields):
+        fields["name"] = name or f"label-{fields.get('id', os.urandom(4).hex())}"
+        response = self.client.post("/labels/labels", json=fields, headers=auth("admin"))
+        assert response.status_code == 201, response.json
+        return response.json
+
+    def customer(self, name="Ada", **fields):
+        response = self.client.post("/customers/customers", json={"name": name, **fields}, headers=auth("admin"))
+        assert response.status_code == 201, response.json
+        return response.json
+
+    def attach(self, customer_id, *label_ids):
+        response = self.client.post(
+            f"/customers/customers/{customer_id}/labels", json={"labels": list(label_ids)}, headers=auth("editor")
+        )
+        assert response.status_code == 200, response.json
+        return response.json["data"]
+
+
+@pytest.fixture
+def make(client):
+    return Maker(client)

@@ -1,0 +1,146 @@
+"""Get, attach and detach a customer's labels."""
+
+import uuid
+
+import pytest
+
+from store import LABEL_CAP
+from store.base import sort_labels
+
+from .conftest import auth
+
+
+def url(customer_id):
+    return f"/customers/customers/{customer_id}/labels"
+
+
+def ids(labels):
+    return [label["id"] for label in labels]
+
+
+def test_new_customer_has_no_labels(client, make):
+    customer = make.customer()
+    response = client.get(url(customer["id"]), headers=auth("reader"))
+    assert response.status_code == 200
+    assert response.json == {"data": []}
+
+
+def test_attach_returns_full_label_objects(client, make):
+    label = make.label("VIP", id="vip", color="#FF0000", description="Pays on time")
+    customer = make.customer()
+    response = client.post(url(customer["id"]), json={"labels": ["vip"]}, headers=auth("editor"))
+    assert response.status_code == 200
+    assert response.json == {"data": [label]}
+    assert client.get(url(customer["id"]), headers=auth("reader")).json == {"data": [label]}
+
+
+def test_labels_sorted_by_name_case_insensitively_then_id(client, make):
+    for label_id, name in [("c", "banana"), ("a", "Cherry"), ("b", "apple"), ("d", "APPLE pie")]:
+        make.label(name, id=label_id)
+    customer = make.customer()
+    data = make.attach(customer["id"], "a", "b", "c", "d")
+    assert [label["name"] for label in data] == ["apple", "APPLE pie", "banana", "Cherry"]
+
+
+def test_same_name_order_falls_back_to_id():
+    # Names are unique case-insensitively, so a tie needs records built by hand.
+    labels = [{"id": "z", "name": "Ab"}, {"id": "m", "name": "ab"}]
+    assert ids(sort_labels(labels)) == ["m", "z"]
+
+
+def test_attach_is_idempotent_and_accepts_duplicates(client, make):
+    make.label(id="a")
+    make.label(id="b")
+    customer = make.customer()
+    first = make.attach(customer["id"], "a", "a", "b")
+    again = make.attach(customer["id"], "b", "a")
+    assert ids(first) == ids(again) and sorted(ids(again)) == ["a", "b"]
+    carriers = client.get("/labels/labels/a/customers", headers=auth("reader")).json["data"]
+    assert [c["id"] for c in carriers] == [customer["id"]]
+
+
+def test_attach_with_unknown_ids_attaches_nothing_and_names_them_all(client, make):
+    make.label(id="known")
+    customer = make.customer()
+    body = {"labels": ["known", "ghost", "known", "phantom", "ghost"]}
+    response = client.post(url(customer["id"]), json=body, headers=auth("editor"))
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
+    assert response.json["unknownLabels"] == ["ghost", "phantom"]
+    assert [e["path"] for e in response.json["errors"]] == ["/labels/1", "/labels/3", "/labels/4"]
+    assert "ghost" in response.json["detail"] and "phantom" in response.json["detail"]
+    assert client.get(url(customer["id"]), headers=auth("reader")).json == {"data": []}
+
+
+def test_detach_ignores_unattached_and_unknown_ids(client, make):
+    make.label(id="a")
+    make.label(id="b")
+    customer = make.customer()
+    make.attach(customer["id"], "a", "b")
+    body = {"labels": ["a", "a", "never-attached", "no-such-label"]}
+    response = client.delete(url(customer["id"]), json=body, headers=auth("editor"))
+    assert response.status_code == 200
+    assert ids(response.json["data"]) == ["b"]
+    again = client.delete(url(customer["id"]), json=body, headers=auth("editor"))
+    assert again.status_code == 200 and ids(again.json["data"]) == ["b"]
+    carriers = client.get("/labels/labels/a/customers", headers=auth("reader")).json["data"]
+    assert carriers == []
+
+
+def test_ids_that_look_like_other_keys_name_no_label(client, make):
+    make.label(id="a")
+    customer = make.customer()
+    make.attach(customer["id"], "a")
+    odd = ["a:customers", f"{{{customer['id']}}}", "labels", "label-names", "*"]
+    response = client.post(url(customer["id"]), json={"labels": odd}, headers=auth("editor"))
+    assert response.status_code == 422
+    assert response.json["unknownLabels"] == odd
+
+
+@pytest.mark.parametrize("method", ["get", "post", "delete"])
+@pytest.mark.parametrize("customer_id", [str(uuid.uuid4()), "not-a-uuid", "1234", "../labels"])
+def test_unknown_or_malformed_customer_is_404(client, make, method, customer_id):
+    make.label(id="a")
+    response = getattr(client, method)(url(customer_id), json={"labels": ["a"]}, headers=auth("editor"))
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+
+
+def test_customer_id_is_case_insensitive(client, make):
+    make.label(id="a")
+    customer = make.customer()
+    response = client.post(url(customer["id"].upper()), json={"labels": ["a"]}, headers=auth("editor"))
+    assert response.status_code == 200
+    assert ids(client.get(url(customer["id"]), headers=auth("reader")).json["data"]) == ["a"]
+
+
+def make_labels(make, count, start=0):
+    return [make.label(id=f"l{i:03}")["id"] for i in range(start, start + count)]
+
+
+def test_cap_allows_exactly_the_cap(client, make):
+    label_ids = make_labels(make, LABEL_CAP)
+    customer = make.customer()
+    for i in range(0, LABEL_CAP, 100):
+        make.attach(customer["id"], *label_ids[i : i + 100])
+    assert len(client.get(url(customer["id"]), headers=auth("reader")).json["data"]) == LABEL_CAP
+    # Re-attaching what is already there adds nothing, so it is not over the cap.
+    assert len(make.attach(customer["id"], *label_ids[:100])) == LABEL_CAP
+
+
+def test_attach_past_the_cap_is_422_and_changes_nothing(client, make):
+    label_ids = make_labels(make, LABEL_CAP + 1)
+    customer = make.customer()
+    make.attach(customer["id"], *label_ids[:100])
+    make.attach(customer["id"], *label_ids[100:200])
+    make.attach(customer["id"], *label_ids[200:240])
+    # 10 of these are attached already; 11 are new: 240 + 11 = 251.
+    body = {"labels": label_ids[230:]}
+    response = client.post(url(customer["id"]), json=body, headers=auth("editor"))
+    assert response.status_code == 422
+    assert str(LABEL_CAP) in response.json["detail"]
+    assert response.json["errors"][0]["path"] == "/labels"
+    after = client.get(url(customer["id"]), headers=auth("reader")).json["data"]
+    assert sorted(ids(after)) == label_ids[:240]
+    carriers = client.get(f"/labels/labels/{label_ids[250]}/customers", headers=auth("reader")).json
+    assert carriers["data"] == []
