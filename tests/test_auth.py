@@ -1,0 +1,125 @@
+"""Bearer tokens and the role ladder: reader < editor < admin."""
+
+import pytest
+
+from app import create_app
+from auth import ROLES
+from auth.tokens import TokenTable
+from schemas.openapi import OPERATIONS
+from settings import ConfigError
+from store import MemoryStore
+
+from .conftest import API_TOKENS, TOKENS, auth
+
+
+@pytest.fixture
+def urls(make):
+    make.label("VIP", id="vip")
+    customer = make.customer()["id"]
+    make.attach(customer, "vip")
+    return {"{customerId}": customer, "{labelId}": "vip"}
+
+
+def url_for(op, urls):
+    path = op.path
+    for name, value in urls.items():
+        path = path.replace(name, value)
+    return path
+
+
+BODIES = {
+    "LabelCreate": {"name": "New"},
+    "LabelUpdate": {"name": "Renamed"},
+    "CustomerCreate": {"name": "New"},
+    "CustomerUpdate": {"name": "Renamed"},
+    "CustomerLabelsChange": {"labels": ["vip"]},
+}
+SECURED = [op for op in OPERATIONS if op.role]
+
+
+@pytest.mark.parametrize("op", SECURED, ids=lambda op: op.op_id)
+@pytest.mark.parametrize("role", ROLES)
+def test_role_ladder(client, urls, op, role):
+    response = client.open(
+        url_for(op, urls), method=op.method.upper(), json=BODIES.get(op.body), headers=auth(role)
+    )
+    if ROLES.index(role) >= ROLES.index(op.role):
+        assert response.status_code == op.ok, response.json
+    else:
+        assert response.status_code == 403
+        assert response.mimetype == "application/problem+json"
+
+
+@pytest.mark.parametrize("op", SECURED, ids=lambda op: op.op_id)
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "Bearer",
+        "Bearer ",
+        "Bearer wrong-token",
+        f"Bearer {TOKENS['admin']}x",
+        f"Basic {TOKENS['admin']}",
+        TOKENS["admin"],
+    ],
+)
+def test_missing_or_unknown_token_is_401(client, urls, op, header):
+    headers = {"Authorization": header} if header else {}
+    response = client.open(url_for(op, urls), method=op.method.upper(), json=BODIES.get(op.body), headers=headers)
+    assert response.status_code == 401
+    assert response.mimetype == "application/problem+json"
+    assert response.headers["WWW-Authenticate"].startswith("Bearer ")
+
+
+def test_scheme_is_case_insensitive(client):
+    response = client.get("/labels/labels", headers={"Authorization": f"bearer {TOKENS['reader']}"})
+    assert response.status_code == 200
+
+
+def test_openapi_needs_no_token(client):
+    assert client.get("/openapi.json").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("s3cret-one", "entry 1 is not token:role"),
+        (":admin", "entry 1 is not token:role"),
+        ("s3cret-one:admin,,s3cret-two:reader", "entry 2 is not token:role"),
+        ("s3cret-one:admin,s3cret-two:owner", "entry 2 has unknown role 'owner'"),
+        ("s3cret-one:admin,s3cret-one:reader", "entry 2 repeats an earlier token"),
+        ("s3cret-one:Admin", "unknown role 'Admin'"),
+    ],
+)
+def test_malformed_api_tokens_stop_the_app(spec, message):
+    with pytest.raises(ConfigError) as err:
+        create_app({"API_TOKENS": spec, "STORE": MemoryStore()})
+    assert str(err.value).startswith("API_TOKENS: ")
+    assert message in str(err.value)
+    assert "s3cret" not in str(err.value)  # the message never shows a token
+
+
+def test_token_may_contain_colons():
+    table = TokenTable.parse("abc:def:editor, xyz:reader")
+    assert table.find("abc:def").role == "editor"
+    assert table.find("xyz").role == "reader"
+    assert table.find("abc") is None and table.find("") is None
+
+
+def test_api_tokens_required_outside_dev_mode():
+    with pytest.raises(ConfigError, match="API_TOKENS"):
+        create_app({"STORE": MemoryStore()})
+
+
+def test_dev_mode_accepts_the_dev_tokens(store):
+    client = create_app({"DEV_MODE": True, "STORE": store}).test_client()
+    for role in ROLES:
+        assert client.get("/labels/labels", headers={"Authorization": f"Bearer dev-{role}"}).status_code == 200
+    response = client.post("/labels/labels", json={"name": "x"}, headers={"Authorization": "Bearer dev-editor"})
+    assert response.status_code == 403
+
+
+def test_dev_mode_with_api_tokens_uses_only_those(store):
+    client = create_app({"DEV_MODE": True, "API_TOKENS": API_TOKENS, "STORE": store}).test_client()
+    assert client.get("/labels/labels", headers={"Authorization": "Bearer dev-admin"}).status_code == 401
+    assert client.get("/labels/labels", headers=auth("reader")).status_code == 200
