@@ -33,6 +33,12 @@ def real_redis(request):
     return request.getfixturevalue("redis_client")
 
 
+@pytest.fixture
+def redis_url(real_redis, redis_proc):
+    """A redis:// URL of the same real server (over TCP)."""
+    return f"redis://{redis_proc.host}:{redis_proc.port}/0"
+
+
 def make_store(kind, request):
     if kind == "memory":
         return MemoryStore()

@@ -1,0 +1,92 @@
+"""Choosing the store from a URL, and settings from the environment."""
+
+import pytest
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+import settings
+from app import create_app
+from store import MemoryStore, RedisStore, store_from_url
+from settings import ConfigError
+
+from .conftest import API_TOKENS, auth
+
+
+@pytest.mark.parametrize(
+    "url, kind",
+    [
+        ("memory://", MemoryStore),
+        ("redis://localhost:6379/0", RedisStore),
+        ("rediss://user:pw@example.invalid:6380/0", RedisStore),
+        ("unix:///tmp/redis.sock", RedisStore),
+    ],
+)
+def test_store_from_url(url, kind):
+    assert type(store_from_url(url)) is kind
+
+
+@pytest.mark.parametrize("url", ["mysql://localhost", "redis+sentinel://x", "localhost:6379", "", "memory"])
+def test_unknown_store_url_is_a_clear_error(url):
+    with pytest.raises(ConfigError) as err:
+        store_from_url(url)
+    assert str(err.value).startswith("REDIS_URL: unknown store")
+    assert "memory://, redis://, rediss://, unix://" in str(err.value)
+
+
+def test_unknown_scheme_stops_create_app():
+    with pytest.raises(ConfigError, match="REDIS_URL"):
+        create_app({"API_TOKENS": API_TOKENS, "REDIS_URL": "postgres://db"})
+
+
+def test_redis_store_needs_decoded_responses():
+    with pytest.raises(ValueError, match="decode_responses"):
+        RedisStore(redis.Redis())
+
+
+def test_environment_settings(monkeypatch):
+    monkeypatch.setenv("API_TOKENS", API_TOKENS)
+    monkeypatch.setenv("REDIS_URL", "memory://")
+    monkeypatch.setenv("REDIS_KEY_PREFIX", "  ")  # blank counts as unset
+    app = create_app()
+    assert app.config["API_TOKENS"] == API_TOKENS
+    assert app.config["REDIS_KEY_PREFIX"] == settings.DEFAULTS["REDIS_KEY_PREFIX"]
+    assert app.test_client().get("/labels/labels", headers=auth("reader")).status_code == 200
+
+
+def test_config_argument_wins_over_environment(monkeypatch):
+    monkeypatch.setenv("REDIS_URL", "nonsense://")
+    app = create_app({"API_TOKENS": API_TOKENS, "REDIS_URL": "memory://"})
+    assert isinstance(app.extensions["customer_labels.store"], MemoryStore)
+
+
+def test_redis_url_reaches_real_redis_with_prefix(real_redis, redis_url):
+    app = create_app({"API_TOKENS": API_TOKENS, "REDIS_URL": redis_url, "REDIS_KEY_PREFIX": "svc1:"})
+    response = app.test_client().post("/labels/labels", json={"name": "VIP", "id": "vip"}, headers=auth("admin"))
+    assert response.status_code == 201
+    keys = set(real_redis.keys("*"))
+    assert keys and all(key.startswith("svc1:") for key in keys)
+    assert "svc1:label:vip" in keys
+
+
+def test_two_prefixes_share_one_redis_without_mixing(real_redis):
+    a = RedisStore(real_redis, "a:")
+    b = RedisStore(real_redis, "b:")
+    a.create_label({"name": "VIP", "id": "vip"})
+    b.create_label({"name": "VIP", "id": "vip"})  # same id and name, another prefix
+    customer = a.create_customer({"name": "Ada"})["id"]
+    a.attach(customer, ["vip"])
+    assert b.list_labels(10).items[0]["id"] == "vip"
+    assert b.list_customers(10).items == []
+    b.delete_label("vip")
+    assert [label["id"] for label in a.customer_labels(customer)] == ["vip"]
+
+
+def test_check(store):
+    assert store.check() is True
+
+
+def test_check_is_false_when_redis_is_unreachable():
+    no_retry = Retry(NoBackoff(), 0)
+    client = redis.Redis(port=1, decode_responses=True, socket_connect_timeout=0.2, retry=no_retry)
+    assert RedisStore(client).check() is False
