@@ -73,8 +73,8 @@ PATH_PARAMETERS = {
 PAGE_PARAMETERS = [
     {"name": "limit", "in": "query", "description": "Items per page.",
      "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
-    {"name": "cursor", "in": "query", "description": "nextCursor of the previous page.",
-     "schema": {"type": "string", "minLength": 1}},
+    {"name": "cursor", "in": "query", "description": "nextCursor of the previous page, as it came.",
+     "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}},
 ]
 ERRORS = {
     400: "The body is not JSON, or a query parameter is invalid.",
@@ -135,6 +135,19 @@ def _error_statuses(op):
     return sorted(statuses)
 
 
+def _links(op):
+    """From a create, links to every operation on the new resource, by its id."""
+    links = {}
+    for other in OPERATIONS:
+        for name in PATH_PARAMETERS:
+            if other.path.startswith(f"{op.path}/{{{name}}}"):
+                links[other.op_id] = {
+                    "operationId": other.op_id,
+                    "parameters": {name: "$response.body#/id"},
+                }
+    return links
+
+
 def _operation(op):
     success = {"description": op.summary}
     if op.result:
@@ -143,6 +156,7 @@ def _operation(op):
         success["headers"] = {
             "Location": {"description": "The new resource's URL.", "schema": {"type": "string"}}
         }
+        success["links"] = _links(op)
     responses = {str(op.ok): success}
     for status in _error_statuses(op):
         response = {
