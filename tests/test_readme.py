@@ -1,0 +1,67 @@
+"""The README stays true: its curl examples work, and it lists every endpoint and setting."""
+
+import re
+import shlex
+import subprocess
+import sys
+
+import settings
+from schemas.openapi import OPERATIONS
+
+from .test_processes import ROOT, free_port, start, stop, wait_until_up
+
+README = (ROOT / "README.md").read_text()
+EXAMPLE_BASE = "http://127.0.0.1:5000"
+
+
+def examples():
+    """The curl commands of the 'API by example' section, in order."""
+    section = README.split("## The API by example", 1)[1].split("### The rules", 1)[0]
+    return [line for line in section.splitlines() if line.startswith("curl ")]
+
+
+def method_and_path(command):
+    words = shlex.split(command)
+    method = words[words.index("-X") + 1] if "-X" in words else "GET"
+    url = next(word for word in words if word.startswith(EXAMPLE_BASE))
+    return method.lower(), url.removeprefix(EXAMPLE_BASE).split("?")[0]
+
+
+def test_every_operation_has_a_curl_example():
+    examples_shapes = set()
+    for command in examples():
+        method, path = method_and_path(command)
+        examples_shapes.add((method, re.sub(r"/(vip|[0-9a-f-]{36})(?=/|$)", "/{}", path)))
+    operations = {(op.method, re.sub(r"\{[^}]+\}", "{}", op.path)) for op in OPERATIONS}
+    assert operations <= examples_shapes, sorted(operations - examples_shapes)
+
+
+def test_curl_examples_work_against_the_dev_server():
+    port = free_port()
+    process = start(f"{sys.executable} app.py", PORT=str(port))
+    try:
+        wait_until_up(process, port)
+        for command in examples():
+            command = command.replace(EXAMPLE_BASE, f"http://127.0.0.1:{port}")
+            result = subprocess.run(
+                ["bash", "-c", command + " -w '\\n%{http_code}'"], capture_output=True, text=True, timeout=10
+            )
+            assert result.returncode == 0, (command, result.stderr)
+            status = result.stdout.rsplit("\n", 1)[-1]
+            assert status.startswith("2"), (command, result.stdout)
+    finally:
+        stop(process)
+
+
+def test_settings_table_lists_every_setting_and_its_default():
+    table = README.split("## Settings", 1)[1].split("\n## ", 1)[0]
+    rows = {row.split("|")[1].strip(" `"): row for row in table.splitlines() if row.startswith("| `")}
+    environment_settings = set(settings.DEFAULTS) - {"DEV_MODE"} | {"PORT"}
+    assert set(rows) == environment_settings
+    assert f"`{settings.DEFAULTS['REDIS_KEY_PREFIX']}`" in rows["REDIS_KEY_PREFIX"]
+
+
+def test_the_two_commands_are_the_ones_ci_runs():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make test" in README.split("\n## ", 1)[0] and "make run" in README.split("\n## ", 1)[0]
+    assert ci.rstrip().splitlines()[-1] == "make test"
