@@ -5,7 +5,6 @@
 """
 
 import functools
-import os
 import sys
 from urllib.parse import urlsplit
 
@@ -59,10 +58,10 @@ def _where(url):
 def main():
     """Run the local mock: dev mode, 127.0.0.1:$PORT, in memory unless REDIS_URL is set."""
     try:
+        port = settings.port()
         app = create_app({"DEV_MODE": True})
     except settings.ConfigError as err:
         sys.exit(f"error: {err}")
-    port = int(os.environ.get("PORT") or 5000)
     print(f"Customer Labels (dev mode) on http://127.0.0.1:{port}, store {_where(app.config['REDIS_URL'])}")
     if not app.config["API_TOKENS"]:
         print("API_TOKENS is unset, so these tokens work: " + auth.DEV_TOKENS.replace(",", ", "))

@@ -31,3 +31,12 @@ def from_env(environ=None):
     environ = os.environ if environ is None else environ
     names = ("REDIS_URL", "REDIS_KEY_PREFIX", "API_TOKENS")
     return {name: environ[name] for name in names if environ.get(name, "").strip()}
+
+
+def port(environ=None):
+    """The port from PORT, for `python app.py` (gunicorn reads PORT itself)."""
+    environ = os.environ if environ is None else environ
+    raw = environ.get("PORT", "").strip() or "5000"
+    if not (raw.isascii() and raw.isdigit() and 0 < int(raw) < 65536):
+        raise ConfigError("PORT", f"{raw!r} is not a port number (1 to 65535)")
+    return int(raw)

@@ -19,16 +19,18 @@ def get_customer_labels(raw_id):
 @bp.post("")
 @auth.login_required(role="editor")
 def create_customer_labels(raw_id):
-    ident = customer_id(raw_id)
-    store = get_store()
-    body = json_body("customer-labels-change", owner=lambda: store.get_customer(ident))
-    return {"data": store.attach(ident, body["labels"])}
+    return _change(raw_id, "attach")
 
 
 @bp.delete("")
 @auth.login_required(role="editor")
 def delete_customer_labels(raw_id):
+    return _change(raw_id, "detach")
+
+
+def _change(raw_id, change):
+    """Attach or detach the body's labels; the customer's labels after."""
     ident = customer_id(raw_id)
     store = get_store()
     body = json_body("customer-labels-change", owner=lambda: store.get_customer(ident))
-    return {"data": store.detach(ident, body["labels"])}
+    return {"data": getattr(store, change)(ident, body["labels"])}

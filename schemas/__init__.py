@@ -38,10 +38,15 @@ def pointer(path):
     return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
 
 
+def _short(message, limit=200):
+    # jsonschema quotes the offending value, which may be up to 64 KiB long.
+    return message if len(message) <= limit else message[: limit - 1] + "…"
+
+
 def errors(name, instance):
     """Everything wrong with ``instance`` under schema ``name``, as {path, message}."""
     found = [
-        {"path": pointer(err.absolute_path), "message": err.message}
+        {"path": pointer(err.absolute_path), "message": _short(err.message)}
         for err in _validator(name).iter_errors(instance)
     ]
     return sorted(found, key=lambda e: (e["path"], e["message"]))

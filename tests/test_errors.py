@@ -181,3 +181,10 @@ def test_unexpected_error_is_500_without_a_trace(caplog):
     body = assert_problem(response, 500)
     assert "secret" not in json.dumps(body)
     assert "secret internals" in caplog.text  # the log keeps the cause
+
+
+def test_messages_do_not_echo_huge_values(client, world):
+    response = client.post("/labels/labels", json={"name": "x" * 60000}, headers=auth("admin"))
+    problem = assert_problem(response, 422)
+    assert problem["errors"][0]["path"] == "/name"
+    assert len(response.data) < 2000
