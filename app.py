@@ -12,6 +12,7 @@ from flask import Flask
 
 import api
 import auth
+import logs
 import problems
 import settings
 import store
@@ -24,8 +25,12 @@ def create_app(config=None):
     app.config.update(settings.from_env())
     app.config["MAX_CONTENT_LENGTH"] = settings.MAX_BODY_BYTES
     app.config.update(config or {})
+    # Never Flask's debug mode (FLASK_DEBUG would turn it on): it shows
+    # tracebacks and, under `flask run`, an interactive console.
+    app.config["DEBUG"] = False
     app.json.sort_keys = False  # fields in the documented order
 
+    logs.init_app(app)
     problems.init_app(app)
     store.init_app(app)
     auth.init_app(app)
@@ -35,7 +40,9 @@ def create_app(config=None):
 
 @functools.cache
 def _production_app():
-    return create_app()
+    app = create_app()
+    logs.configure(app.config["LOG_LEVEL"])
+    return app
 
 
 def __getattr__(name):
@@ -62,6 +69,7 @@ def main():
         app = create_app({"DEV_MODE": True})
     except settings.ConfigError as err:
         sys.exit(f"error: {err}")
+    logs.configure(app.config["LOG_LEVEL"])
     print(f"Customer Labels (dev mode) on http://127.0.0.1:{port}, store {_where(app.config['REDIS_URL'])}")
     if not app.config["API_TOKENS"]:
         print("API_TOKENS is unset, so these tokens work: " + auth.DEV_TOKENS.replace(",", ", "))

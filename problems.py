@@ -11,9 +11,11 @@ from http import HTTPStatus
 from flask import Response
 from werkzeug.exceptions import HTTPException
 
-from store.errors import Conflict, NotFound, TooManyLabels, UnknownLabels
+from store.errors import Conflict, NotFound, StoreUnavailable, TooManyLabels, UnknownLabels
 
 MEDIA_TYPE = "application/problem+json"
+#: Seconds a client should wait after a 503.
+RETRY_AFTER = "2"
 log = logging.getLogger(__name__)
 
 
@@ -81,6 +83,16 @@ def init_app(app):
         )
         errors = [{"path": "/labels", "message": f"would pass the cap of {err.cap} labels"}]
         return problem(422, detail, title="Too many labels", errors=errors)
+
+    @app.errorhandler(StoreUnavailable)
+    def store_unavailable(err):
+        # One line with the cause; no traceback, since nothing here is a bug.
+        log.warning("store unavailable: %s", err.cause)
+        return problem(
+            503,
+            "The store did not answer. Try again shortly: attach and detach are safe to repeat.",
+            headers={"Retry-After": RETRY_AFTER},
+        )
 
     @app.errorhandler(Exception)
     def unexpected(err):

@@ -1,21 +1,42 @@
-"""The service's settings: their defaults, and reading them from the environment."""
+"""The service's settings: their defaults, and reading them from the environment.
 
+Every value is checked here, at start, so that a wrong one stops the service
+with one line naming it, instead of failing a request later.
+"""
+
+import logging
 import os
 
-#: Every setting, with its default. The README's settings table lists the same.
+#: Every setting the app reads, with its default. The README's table lists the same.
 DEFAULTS = {
     # Where data lives: redis://, rediss://, unix:// or memory:// (the default).
+    # REDIS_TLS_URL, when set, is used instead of REDIS_URL.
     "REDIS_URL": "memory://",
     # Prefix of every Redis key, so that several services can share one Redis.
     "REDIS_KEY_PREFIX": "cl:",
-    # "token:role,token:role"; unset means the dev tokens in dev mode, and no start otherwise.
+    # Whether a rediss:// server's certificate is verified. Managed Redis often
+    # has a self-signed one: turning this off must be a decision, so it is a setting.
+    "REDIS_TLS_VERIFY": True,
+    # Connections each process may open to Redis; a request waits up to 1 s for one.
+    "REDIS_MAX_CONNECTIONS": 20,
+    # "token:role" or "sha256:<hex>:role", comma-separated. Unset means the dev
+    # tokens in dev mode, and no start otherwise.
     "API_TOKENS": None,
+    # Level of the JSON log on stdout.
+    "LOG_LEVEL": "INFO",
     # True only for `python app.py`, the local mock; never under gunicorn.
     "DEV_MODE": False,
 }
 
+#: Settings read from the environment that are not app config: the entry
+#: points (gunicorn.conf.py, `python app.py`) and from_env read them.
+PROCESS_SETTINGS = ("PORT", "WEB_CONCURRENCY", "WEB_THREADS", "REDIS_TLS_URL")
+
 #: Request bodies above this are refused with 413.
 MAX_BODY_BYTES = 64 * 1024
+#: Outside dev mode a plain token must be at least this long.
+MIN_TOKEN_LENGTH = 16
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class ConfigError(RuntimeError):
@@ -26,17 +47,54 @@ class ConfigError(RuntimeError):
         self.setting = setting
 
 
+def _flag(name, raw):
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(name, f"{raw!r} is not a yes or no (use true or false)")
+
+
+def whole_number(name, raw, low, high):
+    """``raw`` as an int from ``low`` to ``high``, or ConfigError."""
+    raw = raw.strip()
+    if not (raw.isascii() and raw.isdigit() and low <= int(raw) <= high):
+        raise ConfigError(name, f"{raw!r} is not a whole number from {low} to {high}")
+    return int(raw)
+
+
+def log_level(raw):
+    level = raw.strip().upper()
+    if level not in LOG_LEVELS:
+        raise ConfigError("LOG_LEVEL", f"{raw!r} is not one of {', '.join(LOG_LEVELS)}")
+    return logging.getLevelName(level)
+
+
 def from_env(environ=None):
-    """The settings that are set in the environment (blank counts as unset)."""
+    """The settings that are set in the environment (blank counts as unset), checked."""
     environ = os.environ if environ is None else environ
-    names = ("REDIS_URL", "REDIS_KEY_PREFIX", "API_TOKENS")
-    return {name: environ[name] for name in names if environ.get(name, "").strip()}
+    raw = {name: value for name, value in environ.items() if value.strip()}
+    found = {}
+    url = raw.get("REDIS_TLS_URL") or raw.get("REDIS_URL")
+    if url:
+        found["REDIS_URL"] = url.strip()
+    for name in ("REDIS_KEY_PREFIX", "API_TOKENS"):
+        if name in raw:
+            found[name] = raw[name]
+    if "REDIS_TLS_VERIFY" in raw:
+        found["REDIS_TLS_VERIFY"] = _flag("REDIS_TLS_VERIFY", raw["REDIS_TLS_VERIFY"])
+    if "REDIS_MAX_CONNECTIONS" in raw:
+        found["REDIS_MAX_CONNECTIONS"] = whole_number(
+            "REDIS_MAX_CONNECTIONS", raw["REDIS_MAX_CONNECTIONS"], 1, 10000
+        )
+    if "LOG_LEVEL" in raw:
+        log_level(raw["LOG_LEVEL"])
+        found["LOG_LEVEL"] = raw["LOG_LEVEL"].strip().upper()
+    return found
 
 
 def port(environ=None):
-    """The port from PORT, for `python app.py` (gunicorn reads PORT itself)."""
+    """The port from PORT, for `python app.py` (gunicorn's config reads it too)."""
     environ = os.environ if environ is None else environ
-    raw = environ.get("PORT", "").strip() or "5000"
-    if not (raw.isascii() and raw.isdigit() and 0 < int(raw) < 65536):
-        raise ConfigError("PORT", f"{raw!r} is not a port number (1 to 65535)")
-    return int(raw)
+    return whole_number("PORT", environ.get("PORT", "").strip() or "5000", 1, 65535)

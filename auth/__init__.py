@@ -4,11 +4,11 @@ Routes declare ``@auth.login_required(role=...)``; Flask-HTTPAuth answers 401
 (no or unknown token) and 403 (role too low) before the view runs.
 """
 
-from flask import current_app
+from flask import current_app, g
 from flask_httpauth import HTTPTokenAuth
 
 from problems import problem
-from settings import ConfigError
+from settings import MIN_TOKEN_LENGTH, ConfigError
 
 from .tokens import DEV_TOKENS, ROLES, Caller, TokenTable, roles_of
 
@@ -24,13 +24,15 @@ auth = HTTPTokenAuth(scheme="Bearer", realm="customer-labels")
 def init_app(app):
     """Read API_TOKENS; in dev mode an unset one means the documented dev tokens."""
     spec = app.config.get("API_TOKENS")
+    dev = app.config.get("DEV_MODE")
     if not spec:
-        if not app.config.get("DEV_MODE"):
+        if not dev:
             raise ConfigError(
                 "API_TOKENS", "is not set; outside dev mode it is required, as token:role[,token:role...]"
             )
         spec = DEV_TOKENS
-    app.extensions[EXTENSION] = TokenTable.parse(spec)
+    # Short tokens are for the local mock only.
+    app.extensions[EXTENSION] = TokenTable.parse(spec, min_length=0 if dev else MIN_TOKEN_LENGTH)
 
 
 def get_tokens():
@@ -40,7 +42,9 @@ def get_tokens():
 
 @auth.verify_token
 def verify_token(token):
-    return get_tokens().find(token)
+    caller = get_tokens().find(token)
+    g.caller = caller  # for the request's log line, 403s included
+    return caller
 
 
 @auth.get_user_roles

@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import re
 from collections import namedtuple
 
 from settings import ConfigError
@@ -10,12 +11,14 @@ from settings import ConfigError
 ROLES = ("reader", "editor", "admin")
 #: What `python app.py` accepts when API_TOKENS is unset.
 DEV_TOKENS = "dev-reader:reader,dev-editor:editor,dev-admin:admin"
+HASHED = re.compile(r"sha256:([0-9a-fA-F]{64})")
 
 #: Who made a request. ``name`` identifies the token without revealing it.
 Caller = namedtuple("Caller", "name role")
 
 
-def _digest(token):
+def digest(token):
+    """A token's SHA-256, as ``sha256:<hex>`` entries in API_TOKENS give it."""
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
 
 
@@ -26,8 +29,12 @@ class TokenTable:
         self._entries = entries  # [(digest, Caller)]
 
     @classmethod
-    def parse(cls, spec):
-        """A table from ``"token:role,token:role"``; ConfigError names what is wrong."""
+    def parse(cls, spec, min_length=0):
+        """A table from ``"token:role,sha256:<hex>:role"``; ConfigError names what is wrong.
+
+        Plain tokens shorter than ``min_length`` are refused. Hashed ones
+        cannot be checked for length; their hex is their SHA-256.
+        """
         entries = []
         for n, item in enumerate(spec.split(","), start=1):
             token, sep, role = item.strip().rpartition(":")
@@ -37,10 +44,20 @@ class TokenTable:
                 raise ConfigError(
                     "API_TOKENS", f"entry {n} has unknown role {role!r}; roles are {', '.join(ROLES)}"
                 )
-            digest = _digest(token)
-            if any(hmac.compare_digest(digest, known) for known, _ in entries):
+            hashed = HASHED.fullmatch(token)
+            if hashed:
+                known = bytes.fromhex(hashed.group(1))
+            elif token.startswith("sha256:"):
+                raise ConfigError("API_TOKENS", f"entry {n} is not sha256:<64 hex digits>:role")
+            elif len(token) < min_length:
+                raise ConfigError(
+                    "API_TOKENS", f"entry {n} is shorter than {min_length} characters; use a long random token"
+                )
+            else:
+                known = digest(token)
+            if any(hmac.compare_digest(known, other) for other, _ in entries):
                 raise ConfigError("API_TOKENS", f"entry {n} repeats an earlier token")
-            entries.append((digest, Caller(f"token-{n}", role)))
+            entries.append((known, Caller(f"token-{n}", role)))
         return cls(entries)
 
     def find(self, token):
@@ -49,10 +66,10 @@ class TokenTable:
         Every entry is compared, in constant time, so timing tells nothing
         about which token came close.
         """
-        digest = _digest(token or "")
+        presented = digest(token or "")
         found = None
         for known, caller in self._entries:
-            if hmac.compare_digest(digest, known):
+            if hmac.compare_digest(presented, known):
                 found = caller
         return found
 

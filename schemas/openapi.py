@@ -26,15 +26,23 @@ COMPONENTS = {
 
 # role: the lowest role allowed, or None for no auth. body: request schema
 # component. ok: success status. result: success body, a component or "page of"
-# one. page: takes limit and cursor. conflict: may answer 409.
+# one. page: takes limit and cursor. conflict: may answer 409. store: needs the
+# store, so may answer 503 while it is down.
 Operation = namedtuple(
-    "Operation", "method path op_id summary role body ok result page conflict", defaults=(None,) * 6
+    "Operation",
+    "method path op_id summary role body ok result page conflict store",
+    defaults=(None,) * 6 + (True,),
 )
 
 CUSTOMER = "/customers/customers/{customerId}"
 LABEL = "/labels/labels/{labelId}"
 OPERATIONS = (
-    Operation("get", "/openapi.json", "getOpenApi", "This document", None, ok=200, result="OpenAPI"),
+    Operation("get", "/openapi.json", "getOpenApi", "This document", None, ok=200, result="OpenAPI",
+              store=False),
+    Operation("get", "/healthz", "getLiveness", "Liveness: the process answers", None,
+              ok=200, result="Status", store=False),
+    Operation("get", "/readyz", "getReadiness", "Readiness: the store answers", None,
+              ok=200, result="Status"),
     Operation("get", "/labels/labels", "listLabels", "List labels by id", "reader",
               ok=200, result="page of Label", page=True),
     Operation("post", "/labels/labels", "createLabel", "Create a label", "admin",
@@ -84,6 +92,7 @@ ERRORS = {
     409: "The id or name is already taken.",
     413: "The body is larger than 64 KiB.",
     422: "The body breaks the schema or a rule.",
+    503: "The store is not available; retry after Retry-After seconds.",
 }
 
 
@@ -98,6 +107,12 @@ def _json(schema):
 def _result_schema(result):
     if result == "OpenAPI":
         return {"type": "object"}
+    if result == "Status":
+        return {
+            "type": "object",
+            "properties": {"status": {"const": "ok"}},
+            "required": ["status"],
+        }
     if result == "CustomerLabels":
         return {
             "type": "object",
@@ -132,6 +147,8 @@ def _error_statuses(op):
         statuses.add(400)
     if op.conflict:
         statuses.add(409)
+    if op.store:
+        statuses.add(503)
     return sorted(statuses)
 
 
@@ -165,6 +182,8 @@ def _operation(op):
         }
         if status == 401:
             response["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
+        if status == 503:
+            response["headers"] = {"Retry-After": {"schema": {"type": "string"}}}
         responses[str(status)] = response
     params = [
         {"name": name, "in": "path", "required": True, "schema": schema}

@@ -7,13 +7,13 @@ first request.
 
 from urllib.parse import urlsplit
 
-import redis
 from flask import current_app
 
 from settings import ConfigError
 
 from .base import DEFAULT_COLOR, LABEL_CAP, Page, Store
-from .errors import Conflict, NotFound, StoreError, TooManyLabels, UnknownLabels
+from .connection import make_client
+from .errors import Conflict, NotFound, StoreError, StoreUnavailable, TooManyLabels, UnknownLabels
 from .memory import MemoryStore
 from .redis_store import RedisStore
 
@@ -27,6 +27,7 @@ __all__ = [
     "RedisStore",
     "Store",
     "StoreError",
+    "StoreUnavailable",
     "TooManyLabels",
     "UnknownLabels",
     "get_store",
@@ -38,18 +39,13 @@ REDIS_SCHEMES = ("redis", "rediss", "unix")
 EXTENSION = "customer_labels.store"
 
 
-def store_from_url(url, prefix="cl:"):
-    """The store a URL names."""
+def store_from_url(url, prefix="cl:", **client_options):
+    """The store a URL names. ``client_options`` go to ``connection.make_client``."""
     scheme = urlsplit(url).scheme
     if scheme == "memory":
         return MemoryStore()
     if scheme in REDIS_SCHEMES:
-        # A hung Redis must not hold a request for long; the client is made
-        # here, once per app, and redis-py's pool reconnects after a fork.
-        client = redis.Redis.from_url(
-            url, decode_responses=True, socket_connect_timeout=2, socket_timeout=2
-        )
-        return RedisStore(client, prefix)
+        return RedisStore(make_client(url, **client_options), prefix)
     known = ", ".join(f"{s}://" for s in ("memory", *REDIS_SCHEMES))
     shown = f"{scheme}://" if scheme else repr(url)
     raise ConfigError("REDIS_URL", f"unknown store {shown}; use one of {known}")
@@ -59,7 +55,12 @@ def init_app(app):
     """Open the store the app's config names; a ready ``STORE`` object wins."""
     store = app.config.get("STORE")
     if store is None:
-        store = store_from_url(app.config["REDIS_URL"], app.config["REDIS_KEY_PREFIX"])
+        store = store_from_url(
+            app.config["REDIS_URL"],
+            app.config["REDIS_KEY_PREFIX"],
+            tls_verify=app.config["REDIS_TLS_VERIFY"],
+            max_connections=app.config["REDIS_MAX_CONNECTIONS"],
+        )
     app.extensions[EXTENSION] = store
 
 

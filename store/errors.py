@@ -41,3 +41,11 @@ class TooManyLabels(StoreError):
         self.cap = cap
         self.attached = attached
         self.adding = adding
+
+
+class StoreUnavailable(Exception):
+    """The backend cannot be reached or cannot take writes now; try again later."""
+
+    def __init__(self, cause):
+        super().__init__(f"store unavailable: {cause}")
+        self.cause = cause

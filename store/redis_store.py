@@ -20,12 +20,14 @@ characters a request puts in it, can name a key of another kind.
 The braces are a hash tag: all keys of one customer share one cluster slot.
 """
 
+from contextlib import contextmanager
 from importlib import resources
 
 import redis
+from redis.exceptions import OutOfMemoryError, ReadOnlyError
 
 from .base import LABEL_CAP, Page, Store
-from .errors import Conflict, NotFound, TooManyLabels, UnknownLabels
+from .errors import Conflict, NotFound, StoreUnavailable, TooManyLabels, UnknownLabels
 
 SCRIPTS = (
     "create_record",
@@ -37,6 +39,25 @@ SCRIPTS = (
 )
 LABEL_FIELDS = ("id", "name", "color", "description", "createdAt", "updatedAt")
 CUSTOMER_FIELDS = ("id", "name", "email", "createdAt", "updatedAt")
+
+
+#: Replies that mean "not now" rather than "wrong": no connection, a timeout,
+#: a replica or a loading server, a full or failing disk, or full memory.
+UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError, ReadOnlyError, OutOfMemoryError)
+UNAVAILABLE_REPLIES = ("MISCONF", "MASTERDOWN", "LOADING", "TRYAGAIN", "CLUSTERDOWN")
+
+
+@contextmanager
+def _availability():
+    """Turn Redis being down, hung or unable to write into StoreUnavailable."""
+    try:
+        yield
+    except UNAVAILABLE as err:
+        raise StoreUnavailable(err) from err
+    except redis.ResponseError as err:
+        if str(err).startswith(UNAVAILABLE_REPLIES):
+            raise StoreUnavailable(err) from err
+        raise
 
 
 def _record(stored, fields):
@@ -65,7 +86,12 @@ class RedisStore(Store):
         }
 
     def _run(self, script, keys, args):
-        return self._scripts[script](keys=keys, args=args)
+        with _availability():
+            return self._scripts[script](keys=keys, args=args)
+
+    def _hash(self, key):
+        with _availability():
+            return self._redis.hgetall(key)
 
     def check(self):
         try:
@@ -96,7 +122,7 @@ class RedisStore(Store):
             raise Conflict(taken, label[taken])
 
     def _get_label(self, label_id):
-        flat = self._redis.hgetall(self._label_key(label_id))
+        flat = self._hash(self._label_key(label_id))
         return _record(flat, LABEL_FIELDS) if flat else None
 
     def _update_label(self, label_id, changes, new_key):
@@ -147,7 +173,7 @@ class RedisStore(Store):
             raise Conflict("id", customer["id"])
 
     def _get_customer(self, customer_id):
-        flat = self._redis.hgetall(self._customer_key(customer_id))
+        flat = self._hash(self._customer_key(customer_id))
         return _record(flat, CUSTOMER_FIELDS) if flat else None
 
     def _update_customer(self, customer_id, changes):

@@ -1,7 +1,6 @@
 """Fixtures: every API test runs once per store (memory, fakeredis, real Redis)."""
 
 import os
-import shutil
 
 import fakeredis
 import pytest
@@ -10,20 +9,13 @@ from pytest_redis import factories
 from app import create_app
 from store import MemoryStore, RedisStore
 
-TOKENS = {"reader": "reader-token", "editor": "editor-token", "admin": "admin-token"}
+from .redis_server import redis_server, require_redis_server  # noqa: F401 (a fixture)
+
+TOKENS = {"reader": "reader-token-0123456789", "editor": "editor-token-0123456789", "admin": "admin-token-0123456789"}
 API_TOKENS = ",".join(f"{token}:{role}" for role, token in TOKENS.items())
 PREFIX = "test:"
 
 redis_client = factories.redisdb("redis_proc", decode=True)
-
-
-def require_redis_server():
-    """Skip without a redis-server binary, except in CI, where the real-Redis tests must run."""
-    if shutil.which("redis-server"):
-        return
-    if os.environ.get("CI"):
-        pytest.fail("redis-server is not on PATH, and CI must run the real-Redis tests")
-    pytest.skip("redis-server is not on PATH")
 
 
 @pytest.fixture
@@ -70,6 +62,24 @@ def runner(app):
 def auth(role):
     """Request headers that authenticate as ``role``."""
     return {"Authorization": f"Bearer {TOKENS[role]}"}
+
+
+#: A valid body for each request schema of the document.
+BODIES = {
+    "LabelCreate": {"name": "New"},
+    "LabelUpdate": {"name": "Renamed"},
+    "CustomerCreate": {"name": "New"},
+    "CustomerUpdate": {"name": "Renamed"},
+    "CustomerLabelsChange": {"labels": ["vip"]},
+}
+
+
+def call_operation(client, op, ids, headers):
+    """Call a documented operation with a valid body; ``ids`` fill the path."""
+    path = op.path
+    for name, value in ids.items():
+        path = path.replace(name, value)
+    return client.open(path, method=op.method.upper(), json=BODIES.get(op.body), headers=headers)
 
 
 class Maker:

@@ -1,15 +1,17 @@
 """Bearer tokens and the role ladder: reader < editor < admin."""
 
+import hashlib
+
 import pytest
 
 from app import create_app
 from auth import ROLES
-from auth.tokens import TokenTable
+from auth.tokens import TokenTable, digest
 from schemas.openapi import OPERATIONS
 from settings import ConfigError
 from store import MemoryStore
 
-from .conftest import API_TOKENS, TOKENS, auth
+from .conftest import API_TOKENS, TOKENS, auth, call_operation
 
 
 @pytest.fixture
@@ -20,29 +22,13 @@ def urls(make):
     return {"{customerId}": customer, "{labelId}": "vip"}
 
 
-def url_for(op, urls):
-    path = op.path
-    for name, value in urls.items():
-        path = path.replace(name, value)
-    return path
-
-
-BODIES = {
-    "LabelCreate": {"name": "New"},
-    "LabelUpdate": {"name": "Renamed"},
-    "CustomerCreate": {"name": "New"},
-    "CustomerUpdate": {"name": "Renamed"},
-    "CustomerLabelsChange": {"labels": ["vip"]},
-}
 SECURED = [op for op in OPERATIONS if op.role]
 
 
 @pytest.mark.parametrize("op", SECURED, ids=lambda op: op.op_id)
 @pytest.mark.parametrize("role", ROLES)
 def test_role_ladder(client, urls, op, role):
-    response = client.open(
-        url_for(op, urls), method=op.method.upper(), json=BODIES.get(op.body), headers=auth(role)
-    )
+    response = call_operation(client, op, urls, auth(role))
     if ROLES.index(role) >= ROLES.index(op.role):
         assert response.status_code == op.ok, response.json
     else:
@@ -65,7 +51,7 @@ def test_role_ladder(client, urls, op, role):
 )
 def test_missing_or_unknown_token_is_401(client, urls, op, header):
     headers = {"Authorization": header} if header else {}
-    response = client.open(url_for(op, urls), method=op.method.upper(), json=BODIES.get(op.body), headers=headers)
+    response = call_operation(client, op, urls, headers)
     assert response.status_code == 401
     assert response.mimetype == "application/problem+json"
     assert response.headers["WWW-Authenticate"].startswith("Bearer ")
@@ -83,12 +69,17 @@ def test_openapi_needs_no_token(client):
 @pytest.mark.parametrize(
     "spec, message",
     [
-        ("s3cret-one", "entry 1 is not token:role"),
+        ("s3cret-one-0123456789", "entry 1 is not token:role"),
         (":admin", "entry 1 is not token:role"),
-        ("s3cret-one:admin,,s3cret-two:reader", "entry 2 is not token:role"),
-        ("s3cret-one:admin,s3cret-two:owner", "entry 2 has unknown role 'owner'"),
-        ("s3cret-one:admin,s3cret-one:reader", "entry 2 repeats an earlier token"),
-        ("s3cret-one:Admin", "unknown role 'Admin'"),
+        ("s3cret-one-0123456789:admin,,s3cret-two-0123456789:reader", "entry 2 is not token:role"),
+        ("s3cret-one-0123456789:admin,s3cret-two-0123456789:owner", "entry 2 has unknown role 'owner'"),
+        ("s3cret-one-0123456789:admin,s3cret-one-0123456789:reader", "entry 2 repeats an earlier token"),
+        ("s3cret-one-0123456789:Admin", "unknown role 'Admin'"),
+        ("s3cret-one-0123456789:admin,s3cret:reader", "entry 2 is shorter than 16 characters"),
+        ("sha256:abc:admin", "entry 1 is not sha256:<64 hex digits>:role"),
+        ("sha256:" + "g" * 64 + ":admin", "entry 1 is not sha256:<64 hex digits>:role"),
+        (f"s3cret-one-0123456789:admin,sha256:{digest('s3cret-one-0123456789').hex()}:reader",
+         "entry 2 repeats an earlier token"),
     ],
 )
 def test_malformed_api_tokens_stop_the_app(spec, message):
@@ -123,3 +114,20 @@ def test_dev_mode_with_api_tokens_uses_only_those(store):
     client = create_app({"DEV_MODE": True, "API_TOKENS": API_TOKENS, "STORE": store}).test_client()
     assert client.get("/labels/labels", headers={"Authorization": "Bearer dev-admin"}).status_code == 401
     assert client.get("/labels/labels", headers=auth("reader")).status_code == 200
+
+
+def test_hashed_tokens_work_like_plain_ones(store):
+    plain = "a-token-that-only-its-owner-knows"
+    spec = f"sha256:{hashlib.sha256(plain.encode()).hexdigest().upper()}:editor"
+    client = create_app({"API_TOKENS": spec, "STORE": store}).test_client()
+    assert client.get("/labels/labels", headers={"Authorization": f"Bearer {plain}"}).status_code == 200
+    response = client.post("/labels/labels", json={"name": "x"}, headers={"Authorization": f"Bearer {plain}"})
+    assert response.status_code == 403
+    # The hash itself is not a token.
+    hashed = {"Authorization": f"Bearer sha256:{hashlib.sha256(plain.encode()).hexdigest()}"}
+    assert client.get("/labels/labels", headers=hashed).status_code == 401
+
+
+def test_short_tokens_are_fine_in_dev_mode():
+    client = create_app({"API_TOKENS": "short:admin", "DEV_MODE": True, "STORE": MemoryStore()}).test_client()
+    assert client.get("/labels/labels", headers={"Authorization": "Bearer short"}).status_code == 200

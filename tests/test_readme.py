@@ -8,7 +8,8 @@ import sys
 import settings
 from schemas.openapi import OPERATIONS
 
-from .test_processes import ROOT, free_port, start, stop, wait_until_up
+from .redis_server import free_port
+from .processes import ROOT, start, stop, wait_until_up
 
 README = (ROOT / "README.md").read_text()
 EXAMPLE_BASE = "http://127.0.0.1:5000"
@@ -56,9 +57,12 @@ def test_curl_examples_work_against_the_dev_server():
 def test_settings_table_lists_every_setting_and_its_default():
     table = README.split("## Settings", 1)[1].split("\n## ", 1)[0]
     rows = {row.split("|")[1].strip(" `"): row for row in table.splitlines() if row.startswith("| `")}
-    environment_settings = set(settings.DEFAULTS) - {"DEV_MODE"} | {"PORT"}
+    environment_settings = set(settings.DEFAULTS) - {"DEV_MODE"} | set(settings.PROCESS_SETTINGS)
     assert set(rows) == environment_settings
-    assert f"`{settings.DEFAULTS['REDIS_KEY_PREFIX']}`" in rows["REDIS_KEY_PREFIX"]
+    for name, default in settings.DEFAULTS.items():
+        if name in rows and default is not None:
+            shown = str(default).lower() if isinstance(default, bool) else str(default)
+            assert f"`{shown}`" in rows[name], f"the README gives another default for {name}"
 
 
 def test_the_two_commands_are_the_ones_ci_runs():

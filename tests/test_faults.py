@@ -1,0 +1,104 @@
+"""Redis stopping, hanging and coming back under a running app: 503s, never 500s,
+and recovery with no restart. Against a real redis-server of the test's own."""
+
+import logging
+import time
+
+import pytest
+
+from app import create_app
+from schemas.openapi import OPERATIONS
+
+from .conftest import API_TOKENS, auth, call_operation
+
+STORE_OPERATIONS = [op for op in OPERATIONS if op.store and op.role]
+# A hung Redis costs each request the full command timeout, and every request
+# meets it through the same client; these few stand for the rest.
+HUNG_OPERATIONS = [
+    op for op in STORE_OPERATIONS if op.op_id in ("getCustomerLabels", "createCustomerLabels", "deleteLabel")
+]
+#: The contract: with Redis down or hung, an answer within this many seconds.
+BOUND = 2.0
+
+
+@pytest.fixture
+def live(redis_server):
+    """An app on the real Redis, through the same URL and client settings as production."""
+    app = create_app({"API_TOKENS": API_TOKENS, "REDIS_URL": redis_server.url})
+    client = app.test_client()
+    client.post("/labels/labels", json={"id": "vip", "name": "VIP"}, headers=auth("admin"))
+    customer = client.post("/customers/customers", json={"name": "Ada"}, headers=auth("admin")).json["id"]
+    return client, {"{customerId}": customer, "{labelId}": "vip"}
+
+
+def timed(call):
+    started = time.monotonic()
+    response = call()
+    return response, time.monotonic() - started
+
+
+def assert_unavailable(response, took):
+    assert response.status_code == 503, response.data
+    assert response.mimetype == "application/problem+json"
+    assert response.json["status"] == 503
+    assert int(response.headers["Retry-After"]) > 0
+    assert "Traceback" not in response.get_data(as_text=True)
+    assert took < BOUND, f"took {took:.2f} s"
+
+
+@pytest.mark.parametrize("how", ["stopped", "hung"])
+def test_every_store_endpoint_answers_503_quickly_then_recovers(live, redis_server, caplog, how):
+    client, ids = live
+    if how == "stopped":
+        redis_server.stop()
+        operations = STORE_OPERATIONS
+    else:
+        redis_server.pause()
+        operations = HUNG_OPERATIONS
+    caplog.clear()
+    for op in operations:
+        response, took = timed(lambda: call_operation(client, op, ids, auth("admin")))
+        assert_unavailable(response, took)
+    response, took = timed(lambda: client.get("/readyz"))
+    assert_unavailable(response, took)
+    assert client.get("/healthz").status_code == 200  # liveness makes no store call
+
+    # One warning line per failed request, with the cause and no traceback.
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING and "store unavailable" in r.getMessage()]
+    assert len(warnings) == len(operations)  # /readyz answers 503 without a log line
+    assert all(r.exc_info is None for r in warnings)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+    if how == "stopped":
+        redis_server.start()  # same port, empty: it kept nothing on disk
+    else:
+        redis_server.resume()
+    assert client.get("/readyz").status_code == 200
+    assert client.get("/labels/labels", headers=auth("reader")).status_code == 200
+    created = client.post("/labels/labels", json={"name": "After"}, headers=auth("admin"))
+    assert created.status_code == 201
+
+
+def test_writes_after_recovery_are_kept(live, redis_server):
+    client, ids = live
+    redis_server.pause()
+    url = f"/customers/customers/{ids['{customerId}']}/labels"
+    assert client.post(url, json={"labels": ["vip"]}, headers=auth("editor")).status_code == 503
+    redis_server.resume()
+    assert client.get(url, headers=auth("reader")).json == {"data": []}  # the 503 attached nothing
+    assert client.post(url, json={"labels": ["vip"]}, headers=auth("editor")).status_code == 200
+    assert [label["id"] for label in client.get(url, headers=auth("reader")).json["data"]] == ["vip"]
+
+
+def test_readyz_follows_redis(live, redis_server):
+    client, _ = live
+    assert client.get("/readyz").json == {"status": "ok"}
+    redis_server.stop()
+    assert client.get("/readyz").status_code == 503
+    redis_server.start()
+    assert client.get("/readyz").status_code == 200
+
+
+def test_ready_and_alive(client):
+    assert client.get("/readyz").status_code == 200
+    assert client.get("/healthz").json == {"status": "ok"}
