@@ -21,7 +21,7 @@ POOL_TIMEOUT = 0.5
 #: gateways drop idle connections (often after 60 to 300 s), and a PING finds
 #: that out before a request does.
 HEALTH_CHECK_INTERVAL = 30
-#: Failing to connect is retried twice, 50 then 100 ms apart. A timeout is not
+#: Failing to connect is retried twice, after 100 and then 200 ms. A timeout is not
 #: retried: the command may have run, and a retry would double the wait.
 RETRY = Retry(ExponentialBackoff(cap=0.2, base=0.05), 2, supported_errors=(redis.ConnectionError,))
 
