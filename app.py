@@ -13,6 +13,7 @@ from flask import Flask
 import api
 import auth
 import logs
+import mock
 import problems
 import settings
 import store
@@ -25,6 +26,8 @@ def create_app(config=None):
     app.config.update(settings.from_env())
     app.config["MAX_CONTENT_LENGTH"] = settings.MAX_BODY_BYTES
     app.config.update(config or {})
+    if app.config["MOCK_MODE"] is None:
+        app.config["MOCK_MODE"] = app.config["DEV_MODE"]
     # Never Flask's debug mode (FLASK_DEBUG would turn it on): it shows
     # tracebacks and, under `flask run`, an interactive console.
     app.config["DEBUG"] = False
@@ -35,6 +38,7 @@ def create_app(config=None):
     store.init_app(app)
     auth.init_app(app)
     api.init_app(app)
+    mock.init_app(app)
     return app
 
 
@@ -45,12 +49,20 @@ def _production_app():
     return app
 
 
+@functools.cache
+def _dev_app():
+    return create_app({"DEV_MODE": True})
+
+
 def __getattr__(name):
     # gunicorn looks up `app` here. It is made on first use, not at import,
     # so that importing this module (as the tests do) starts no app, and so
     # that a bad setting stops gunicorn with one line rather than a traceback.
+    # `dev_app` is the same in dev mode, for `flask --app app:dev_app ...`.
     if name == "app":
         return _production_app()
+    if name == "dev_app":
+        return _dev_app()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

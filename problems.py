@@ -12,10 +12,22 @@ from flask import Response
 from werkzeug.exceptions import HTTPException
 
 from store.errors import Conflict, NotFound, StoreUnavailable, TooManyLabels, UnknownLabels
+from store.namespaces import BadNamespace
 
 MEDIA_TYPE = "application/problem+json"
 #: Seconds a client should wait after a 503.
 RETRY_AFTER = "2"
+#: What each status says when nothing more precise is known; the mock's forced
+#: answers (Prefer: code=...) use the same words as the real ones.
+DETAILS = {
+    401: "Send a valid token as 'Authorization: Bearer TOKEN'.",
+    403: "This token's role may not do this.",
+    404: "There is no such resource.",
+    405: "This resource does not support that method; see the Allow header.",
+    413: "The request body is larger than 64 KiB.",
+    500: "The service met an unexpected error.",
+    503: "The store did not answer. Try again shortly: attach and detach are safe to repeat.",
+}
 log = logging.getLogger(__name__)
 
 
@@ -52,7 +64,7 @@ def init_app(app):
     def http_error(err):
         # Keep headers such as Allow on a 405; the body is ours, never HTML.
         headers = [(k, v) for k, v in err.get_headers() if k.lower() != "content-type"]
-        return problem(err.code, HTTP_DETAILS.get(err.code, err.description), headers=headers)
+        return problem(err.code, DETAILS.get(err.code, err.description), headers=headers)
 
     @app.errorhandler(NotFound)
     def not_found(err):
@@ -84,25 +96,19 @@ def init_app(app):
         errors = [{"path": "/labels", "message": f"would pass the cap of {err.cap} labels"}]
         return problem(422, detail, title="Too many labels", errors=errors)
 
+    @app.errorhandler(BadNamespace)
+    def bad_namespace(err):
+        return problem(400, "A mock namespace is 1 to 64 of A-Z, a-z, 0-9, '_', '.' and '-'.")
+
     @app.errorhandler(StoreUnavailable)
     def store_unavailable(err):
         # One line with the cause; no traceback, since nothing here is a bug.
         log.warning("store unavailable: %s", err.cause)
-        return problem(
-            503,
-            "The store did not answer. Try again shortly: attach and detach are safe to repeat.",
-            headers={"Retry-After": RETRY_AFTER},
-        )
+        return problem(503, DETAILS[503], headers={"Retry-After": RETRY_AFTER})
 
     @app.errorhandler(Exception)
     def unexpected(err):
         # The cause goes to the log; the client never sees a stack trace.
         log.exception("unhandled error")
-        return problem(500, "The service met an unexpected error.")
+        return problem(500, DETAILS[500])
 
-
-HTTP_DETAILS = {
-    404: "There is no such resource.",
-    405: "This resource does not support that method; see the Allow header.",
-    413: "The request body is larger than 64 KiB.",
-}

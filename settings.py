@@ -26,6 +26,17 @@ DEFAULTS = {
     "LOG_LEVEL": "INFO",
     # True only for `python app.py`, the local mock; never under gunicorn.
     "DEV_MODE": False,
+    # The mock's extras (fixtures, admin API, namespaces, Prefer, docs). None: as DEV_MODE.
+    "MOCK_MODE": None,
+    # A fixture file (JSON or YAML) the mock starts from, and resets to.
+    "SEED_FILE": None,
+    # "min-max": every request waits a random time in this range (mock mode).
+    "MOCK_LATENCY_MS": None,
+    # Seconds after which an idle namespace is dropped (mock mode).
+    "MOCK_NAMESPACE_TTL": 3600,
+    # Origins that browsers may call from, comma-separated ("*": any). None: none,
+    # or in mock mode any http://localhost:* and http://127.0.0.1:* origin.
+    "CORS_ORIGINS": None,
 }
 
 #: Settings read from the environment that are not app config: the entry
@@ -91,7 +102,27 @@ def from_env(environ=None):
     if "LOG_LEVEL" in raw:
         log_level(raw["LOG_LEVEL"])
         found["LOG_LEVEL"] = raw["LOG_LEVEL"].strip().upper()
+    if "MOCK_MODE" in raw:
+        found["MOCK_MODE"] = _flag("MOCK_MODE", raw["MOCK_MODE"])
+    if "SEED_FILE" in raw:
+        found["SEED_FILE"] = raw["SEED_FILE"].strip()
+    if "MOCK_LATENCY_MS" in raw:
+        found["MOCK_LATENCY_MS"] = latency_range(raw["MOCK_LATENCY_MS"])
+    if "MOCK_NAMESPACE_TTL" in raw:
+        found["MOCK_NAMESPACE_TTL"] = whole_number("MOCK_NAMESPACE_TTL", raw["MOCK_NAMESPACE_TTL"], 1, 30 * 86400)
+    if "CORS_ORIGINS" in raw:
+        found["CORS_ORIGINS"] = [origin.strip() for origin in raw["CORS_ORIGINS"].split(",") if origin.strip()]
     return found
+
+
+def latency_range(raw):
+    """(min, max) milliseconds from "min-max" (or a single number)."""
+    low, _, high = raw.strip().partition("-")
+    low = whole_number("MOCK_LATENCY_MS", low, 0, 60000)
+    high = whole_number("MOCK_LATENCY_MS", high, 0, 60000) if high else low
+    if high < low:
+        raise ConfigError("MOCK_LATENCY_MS", f"{raw!r}: the first number must not be larger than the second")
+    return low, high
 
 
 def port(environ=None):

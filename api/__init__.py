@@ -4,13 +4,42 @@ Views stay thin: read the request (``inputs``), make one store call, shape
 the answer. Rules live in ``store``; errors become problems in ``problems``.
 """
 
+import re
+
+from flask_cors import CORS
+
 from . import customer_labels, customers, health, labels, meta
+
+
+#: Any http://localhost or http://127.0.0.1 origin, whatever the port: the
+#: mock's default, for a frontend's dev server.
+LOCAL_ORIGINS = [re.compile(r"^http://localhost(:\d+)?$"), re.compile(r"^http://127\.0\.0\.1(:\d+)?$")]
 
 
 def init_app(app):
     for module in (labels, customers, customer_labels, meta, health):
         app.register_blueprint(module.bp)
     app.after_request(_safe_headers)
+    _cors(app)
+
+
+def _cors(app):
+    """Let browsers on the allowed origins call the API (flask-cors).
+
+    Preflights need no token; Flask-HTTPAuth lets OPTIONS through.
+    """
+    origins = app.config["CORS_ORIGINS"]
+    if origins is None and app.config["MOCK_MODE"]:
+        origins = LOCAL_ORIGINS
+    if not origins:
+        return
+    CORS(
+        app,
+        origins="*" if "*" in origins else origins,
+        allow_headers=["Authorization", "Content-Type", "Prefer", "X-Mock-Namespace", "X-Request-ID"],
+        expose_headers=["X-Request-ID", "Location", "Retry-After", "Preference-Applied"],
+        max_age=600,
+    )
 
 
 def _safe_headers(response):

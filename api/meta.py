@@ -2,7 +2,7 @@
 
 import functools
 
-from flask import Blueprint
+from flask import Blueprint, current_app
 
 from schemas import openapi
 
@@ -10,10 +10,10 @@ bp = Blueprint("meta", __name__)
 
 
 @functools.cache
-def _document():
-    return openapi.build()
+def _document(mock):
+    return openapi.build(mock=mock)
 
 
 @bp.get("/openapi.json")
 def get_openapi():
-    return _document()
+    return _document(bool(current_app.config["MOCK_MODE"]))

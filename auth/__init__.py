@@ -7,7 +7,7 @@ Routes declare ``@auth.login_required(role=...)``; Flask-HTTPAuth answers 401
 from flask import current_app, g
 from flask_httpauth import HTTPTokenAuth
 
-from problems import problem
+from problems import DETAILS, problem
 from settings import MIN_TOKEN_LENGTH, ConfigError
 
 from .tokens import DEV_TOKENS, ROLES, Caller, TokenTable, roles_of
@@ -55,8 +55,4 @@ def get_user_roles(caller):
 @auth.error_handler
 def auth_error(status):
     # Flask-HTTPAuth adds WWW-Authenticate to a 401 that lacks one.
-    detail = {
-        401: "Send a valid token as 'Authorization: Bearer TOKEN'.",
-        403: "This token's role may not do this.",
-    }[status]
-    return problem(status, detail)
+    return problem(status, DETAILS[status])

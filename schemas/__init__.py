@@ -17,6 +17,7 @@ REQUEST_BODIES = (
     "customer-create",
     "customer-update",
     "customer-labels-change",
+    "fixture",
 )
 
 

@@ -23,6 +23,7 @@ COMPONENTS = {
     "CustomerUpdate": "customer-update",
     "CustomerLabelsChange": "customer-labels-change",
 }
+MOCK_COMPONENTS = {"Fixture": "fixture"}
 
 # role: the lowest role allowed, or None for no auth. body: request schema
 # component. ok: success status. result: success body, a component or "page of"
@@ -73,6 +74,26 @@ OPERATIONS = (
               "Detach labels from a customer", "editor",
               body="CustomerLabelsChange", ok=200, result="CustomerLabels"),
 )
+
+#: Only in mock mode: the admin API of the mock.
+MOCK_OPERATIONS = (
+    Operation("post", "/__admin/reset", "resetMock",
+              "Put the caller's namespace back to the seed (SEED_FILE), or empty", "admin", ok=204),
+    Operation("get", "/__admin/snapshot", "getSnapshot",
+              "The caller's namespace, whole, as a fixture", "admin", ok=200, result="Fixture"),
+    Operation("put", "/__admin/snapshot", "putSnapshot",
+              "Replace the caller's namespace, whole, with a fixture", "admin", body="Fixture", ok=204),
+)
+MOCK_DESCRIPTION = """
+
+This is the mock (mock mode). On top of the API it has:
+
+- **Namespaces.** A request with `X-Mock-Namespace: NAME`, or a path that starts with
+  `/__ns/NAME/`, sees its own state, seeded from the fixture on first use. Idle ones expire.
+- **Forced answers.** `Prefer: code=401|403|404|422|500|503` answers with that status and a
+  problem body like the real one, and changes nothing. `Prefer: delay=250` waits 250 ms first.
+- **The admin API** below, on the caller's namespace.
+"""
 
 PATH_PARAMETERS = {
     "customerId": {"type": "string", "format": "uuid"},
@@ -204,13 +225,18 @@ def _operation(op):
     return operation
 
 
-def build():
+def operations(mock=False):
+    """Every operation the app serves, the mock's too in mock mode."""
+    return OPERATIONS + MOCK_OPERATIONS if mock else OPERATIONS
+
+
+def build(mock=False):
     """The whole document, as a dict."""
     paths = {}
-    for op in OPERATIONS:
+    for op in operations(mock):
         paths.setdefault(op.path, {})[op.method] = _operation(op)
     schemas = {}
-    for name, file in COMPONENTS.items():
+    for name, file in {**COMPONENTS, **(MOCK_COMPONENTS if mock else {})}.items():
         schema = copy.deepcopy(load(file))
         schema.pop("$schema", None)
         schemas[name] = schema
@@ -219,7 +245,7 @@ def build():
         "info": {
             "title": "Customer Labels",
             "version": API_VERSION,
-            "description": "Which labels are attached to which customers.",
+            "description": "Which labels are attached to which customers." + (MOCK_DESCRIPTION if mock else ""),
         },
         "paths": paths,
         "components": {

@@ -7,7 +7,7 @@ first request.
 
 from urllib.parse import urlsplit
 
-from flask import current_app
+from flask import current_app, has_request_context, request
 
 from settings import ConfigError
 
@@ -15,9 +15,13 @@ from .base import DEFAULT_COLOR, LABEL_CAP, Page, Store
 from .connection import make_client
 from .errors import Conflict, NotFound, StoreError, StoreUnavailable, TooManyLabels, UnknownLabels
 from .memory import MemoryStore
+from .namespaces import NAMESPACE, BadNamespace, Namespaces
 from .redis_store import RedisStore
 
 __all__ = [
+    "NAMESPACE",
+    "BadNamespace",
+    "Namespaces",
     "DEFAULT_COLOR",
     "LABEL_CAP",
     "Conflict",
@@ -30,6 +34,7 @@ __all__ = [
     "StoreUnavailable",
     "TooManyLabels",
     "UnknownLabels",
+    "get_namespaces",
     "get_store",
     "init_app",
     "store_from_url",
@@ -61,9 +66,14 @@ def init_app(app):
             tls_verify=app.config["REDIS_TLS_VERIFY"],
             max_connections=app.config["REDIS_MAX_CONNECTIONS"],
         )
-    app.extensions[EXTENSION] = store
+    app.extensions[EXTENSION] = Namespaces(store, ttl=app.config["MOCK_NAMESPACE_TTL"])
+
+
+def get_namespaces():
+    """The current app's namespaces: its store, and the mock's side-by-side ones."""
+    return current_app.extensions[EXTENSION]
 
 
 def get_store():
-    """The current app's store."""
-    return current_app.extensions[EXTENSION]
+    """The store of the current request's namespace (the default one outside mock mode)."""
+    return get_namespaces().get(request.environ.get(NAMESPACE) if has_request_context() else None)

@@ -16,6 +16,10 @@ LABEL_CAP = 250
 #: The color a label gets when it is created without one.
 DEFAULT_COLOR = "#9e9e9e"
 
+#: What a create may set; the rest (timestamps) is the store's.
+CREATE_LABEL = ("id", "name", "color", "description")
+CREATE_CUSTOMER = ("id", "name", "email")
+
 #: One page of a listing ordered by id; ``next_after`` is the last id of the
 #: page when more items follow, else None.
 Page = namedtuple("Page", "items next_after")
@@ -41,6 +45,29 @@ def unique(ids):
     return list(dict.fromkeys(ids))
 
 
+def label_record(fields, now):
+    """A whole label from the fields given, with the defaults for the rest."""
+    return {
+        "id": fields.get("id") or uuid.uuid4().hex,
+        "name": fields["name"],
+        "color": fields.get("color", DEFAULT_COLOR).lower(),
+        "description": fields.get("description"),
+        "createdAt": fields.get("createdAt", now),
+        "updatedAt": fields.get("updatedAt", now),
+    }
+
+
+def customer_record(fields, now):
+    """A whole customer from the fields given, with the defaults for the rest."""
+    return {
+        "id": (fields.get("id") or str(uuid.uuid4())).lower(),
+        "name": fields["name"],
+        "email": fields.get("email"),
+        "createdAt": fields.get("createdAt", now),
+        "updatedAt": fields.get("updatedAt", now),
+    }
+
+
 class Store(abc.ABC):
     """Labels, customers, and which labels each customer carries."""
 
@@ -53,15 +80,7 @@ class Store(abc.ABC):
     # -- labels --------------------------------------------------------------
 
     def create_label(self, fields):
-        now = utcnow()
-        label = {
-            "id": fields.get("id") or uuid.uuid4().hex,
-            "name": fields["name"],
-            "color": fields.get("color", DEFAULT_COLOR).lower(),
-            "description": fields.get("description"),
-            "createdAt": now,
-            "updatedAt": now,
-        }
+        label = label_record({k: v for k, v in fields.items() if k in CREATE_LABEL}, utcnow())
         self._create_label(label, name_key(label["name"]))
         return label
 
@@ -96,14 +115,7 @@ class Store(abc.ABC):
     # -- customers -------------------------------------------------------------
 
     def create_customer(self, fields):
-        now = utcnow()
-        customer = {
-            "id": (fields.get("id") or str(uuid.uuid4())).lower(),
-            "name": fields["name"],
-            "email": fields.get("email"),
-            "createdAt": now,
-            "updatedAt": now,
-        }
+        customer = customer_record({k: v for k, v in fields.items() if k in CREATE_CUSTOMER}, utcnow())
         self._create_customer(customer)
         return customer
 
@@ -145,6 +157,67 @@ class Store(abc.ABC):
     def detach(self, customer_id, label_ids):
         """Detach labels; ids not attached, or naming no label, are ignored."""
         return sort_labels(self._detach(customer_id, unique(label_ids)))
+
+    # -- the whole state, for fixtures and snapshots -------------------------
+
+    def export(self):
+        """Everything: labels, and customers with the ids of their labels, by id.
+
+        ``replace(export())`` gives back exactly the same state.
+        """
+        labels, customers = self._export()
+        return {
+            "labels": sorted(labels, key=lambda label: label["id"]),
+            "customers": sorted(
+                (dict(customer, labels=sorted(label_ids)) for customer, label_ids in customers),
+                key=lambda customer: customer["id"],
+            ),
+        }
+
+    def replace(self, state):
+        """Replace everything with ``state``, in one step, as one fixture file gives it.
+
+        The state must be consistent (see ``mock.seed.problems``): unique ids and
+        names, and customers carrying only labels it defines.
+        """
+        self._replace(*self._records(state))
+
+    @staticmethod
+    def _records(state):
+        """([(label, name key)], [(customer, [label id])]) for ``_replace``, defaults filled in."""
+        now = utcnow()
+        labels = [label_record(label, now) for label in state.get("labels", [])]
+        customers = [
+            (customer_record(customer, now), unique(customer.get("labels", [])))
+            for customer in state.get("customers", [])
+        ]
+        return [(label, name_key(label["name"])) for label in labels], customers
+
+    def clear(self):
+        """Remove every label and customer."""
+        self._replace([], [])
+
+    # -- namespaces: separate states side by side (mock mode) -------------------
+
+    @abc.abstractmethod
+    def namespace(self, name):
+        """A store of the same backend for namespace ``name`` (a checked name)."""
+
+    @abc.abstractmethod
+    def seed_once(self, state):
+        """``replace(state)`` unless this store was seeded before; True if it seeded."""
+
+    @abc.abstractmethod
+    def forget(self):
+        """Clear everything, and forget it was ever seeded."""
+
+    @abc.abstractmethod
+    def note_namespace_use(self, name, when):
+        """Record that namespace ``name`` was used at ``when`` (epoch seconds)."""
+
+    @abc.abstractmethod
+    def pop_idle_namespaces(self, before):
+        """The namespaces last used before ``before``, no longer recorded as used."""
 
     # -- what a backend implements -------------------------------------------
     # Each primitive is atomic. Those that change a customer's labels raise
@@ -205,3 +278,11 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def _detach(self, customer_id, label_ids):
         """Detach distinct ids; the customer's labels after."""
+
+    @abc.abstractmethod
+    def _export(self):
+        """([label, ...], [(customer, [label id, ...]), ...]), read in one step."""
+
+    @abc.abstractmethod
+    def _replace(self, labels, customers):
+        """Replace everything with [(label, name key)] and [(customer, [label id])]."""

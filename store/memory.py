@@ -42,6 +42,11 @@ class SortedIds:
 class MemoryStore(Store):
     def __init__(self):
         self._lock = threading.RLock()
+        self._empty()
+        self._seeded = False
+        self._namespace_use = {}  # name -> epoch seconds
+
+    def _empty(self):
         self._labels = {}  # label id -> label
         self._label_ids = SortedIds()
         self._names = {}  # name key -> label id
@@ -179,3 +184,51 @@ class MemoryStore(Store):
                     attached.discard(label_id)
                     self._carriers[label_id].discard(customer_id)
             return self._customer_labels(customer_id)
+
+    # -- the whole state -------------------------------------------------------------
+
+    def _export(self):
+        with self._lock:
+            labels = [dict(label) for label in self._labels.values()]
+            customers = [(dict(c), list(self._attached[i])) for i, c in self._customers.items()]
+            return labels, customers
+
+    def _replace(self, labels, customers):
+        with self._lock:
+            self._empty()
+            for label, key in labels:
+                self._create_label(label, key)
+            for customer, label_ids in customers:
+                self._create_customer(customer)
+                for label_id in label_ids:
+                    self._attached[customer["id"]].add(label_id)
+                    self._carriers[label_id].add(customer["id"])
+
+    # -- namespaces --------------------------------------------------------------------
+
+    def namespace(self, name):
+        return MemoryStore()
+
+    def seed_once(self, state):
+        with self._lock:
+            if self._seeded:
+                return False
+            self.replace(state)
+            self._seeded = True
+            return True
+
+    def forget(self):
+        with self._lock:
+            self._empty()
+            self._seeded = False
+
+    def note_namespace_use(self, name, when):
+        with self._lock:
+            self._namespace_use[name] = when
+
+    def pop_idle_namespaces(self, before):
+        with self._lock:
+            idle = [name for name, when in self._namespace_use.items() if when < before]
+            for name in idle:
+                del self._namespace_use[name]
+            return idle

@@ -20,6 +20,7 @@ characters a request puts in it, can name a key of another kind.
 The braces are a hash tag: all keys of one customer share one cluster slot.
 """
 
+import re
 from contextlib import contextmanager
 from importlib import resources
 
@@ -36,6 +37,8 @@ SCRIPTS = (
     "delete_customer",
     "page",
     "customer_labels",
+    "export",
+    "replace",
 )
 LABEL_FIELDS = ("id", "name", "color", "description", "createdAt", "updatedAt")
 CUSTOMER_FIELDS = ("id", "name", "email", "createdAt", "updatedAt")
@@ -215,3 +218,46 @@ class RedisStore(Store):
 
     def _detach(self, customer_id, label_ids):
         return self._labels_script(customer_id, "detach", label_ids)
+
+    # -- the whole state ---------------------------------------------------------------
+
+    def _export(self):
+        labels, customers = self._run("export", [self._p + "labels", self._p + "customers"], [self._p])
+        return (
+            [_record(flat, LABEL_FIELDS) for flat in labels],
+            [(_record(flat, CUSTOMER_FIELDS), label_ids) for flat, label_ids in customers],
+        )
+
+    def _replace(self, labels, customers, mode="always"):
+        glob = re.sub(r"([*?\[\]\\])", r"\\\1", self._p)
+        args = [self._p, glob, mode, len(labels)]
+        for label, key in labels:
+            pairs = _pairs(label)
+            args += [label["id"], key, len(pairs) // 2, *pairs]
+        args.append(len(customers))
+        for customer, label_ids in customers:
+            pairs = _pairs(customer)
+            args += [customer["id"], len(pairs) // 2, *pairs, len(label_ids), *label_ids]
+        return self._run("replace", [], args) == 1
+
+    # -- namespaces --------------------------------------------------------------------
+
+    def namespace(self, name):
+        return RedisStore(self._redis, f"{self._p}ns:{name}:")
+
+    def seed_once(self, state):
+        return self._replace(*self._records(state), mode="once")
+
+    def forget(self):
+        self._replace([], [], mode="forget")
+
+    def note_namespace_use(self, name, when):
+        with _availability():
+            self._redis.zadd(self._p + "namespaces", {name: when})
+
+    def pop_idle_namespaces(self, before):
+        with _availability(), self._redis.pipeline(transaction=True) as pipe:
+            pipe.zrangebyscore(self._p + "namespaces", "-inf", f"({before}")
+            pipe.zremrangebyscore(self._p + "namespaces", "-inf", f"({before}")
+            idle, _ = pipe.execute()
+        return idle

@@ -110,3 +110,17 @@ class Maker:
 @pytest.fixture
 def make(client):
     return Maker(client)
+
+
+EXAMPLE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures", "example.json")
+
+
+@pytest.fixture
+def mock_app(store):
+    """The app in mock mode, seeded from fixtures/example.json."""
+    return create_app({"TESTING": True, "API_TOKENS": API_TOKENS, "STORE": store, "MOCK_MODE": True, "SEED_FILE": EXAMPLE})
+
+
+@pytest.fixture
+def mock_client(mock_app):
+    return mock_app.test_client()

@@ -57,7 +57,7 @@ def test_environment_settings(monkeypatch):
 def test_config_argument_wins_over_environment(monkeypatch):
     monkeypatch.setenv("REDIS_URL", "nonsense://")
     app = create_app({"API_TOKENS": API_TOKENS, "REDIS_URL": "memory://"})
-    assert isinstance(app.extensions["customer_labels.store"], MemoryStore)
+    assert isinstance(app.extensions["customer_labels.store"].default, MemoryStore)
 
 
 def test_redis_url_reaches_real_redis_with_prefix(real_redis, redis_url):

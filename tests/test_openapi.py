@@ -2,13 +2,14 @@
 
 import re
 
+import pytest
 import schemathesis
 from fakeredis import FakeRedis, FakeServer
 
 import schemas
 import store
 from app import create_app
-from schemas.openapi import COMPONENTS, OPERATIONS
+from schemas.openapi import COMPONENTS, MOCK_COMPONENTS, operations
 from store import MemoryStore, RedisStore
 
 from .conftest import API_TOKENS, TOKENS
@@ -22,12 +23,13 @@ CONFIG = schemathesis.config.SchemathesisConfig.from_dict(
         "generation": {"max-examples": 40},
         "operations": [
             {
-                # A schema-valid attach may still name labels that do not
-                # exist (or pass the cap): the contract's answer is 422.
-                "include-operation-id": "createCustomerLabels",
+                # A schema-valid attach, or snapshot, may still name labels
+                # that do not exist (or pass the cap, or repeat an id): the
+                # contract's answer is 422.
+                "include-operation-id-regex": "^(createCustomerLabels|putSnapshot)$",
                 "checks": {
                     "positive_data_acceptance": {
-                        "expected-statuses": ["200", "401", "403", "404", "422"]
+                        "expected-statuses": ["2xx", "401", "403", "404", "422"]
                     }
                 },
             },
@@ -44,7 +46,11 @@ CONFIG = schemathesis.config.SchemathesisConfig.from_dict(
     }
 )
 APP = create_app({"API_TOKENS": API_TOKENS, "STORE": MemoryStore()})
+MOCK_APP = create_app(
+    {"API_TOKENS": API_TOKENS, "STORE": MemoryStore(), "MOCK_MODE": True, "SEED_FILE": "fixtures/example.json"}
+)
 schema = schemathesis.openapi.from_wsgi("/openapi.json", APP, config=CONFIG)
+BOTH = pytest.mark.parametrize("app, mock", [(APP, False), (MOCK_APP, True)], ids=["api", "mock"])
 
 
 def shape(path):
@@ -52,43 +58,51 @@ def shape(path):
     return re.sub(r"<[^>]+>|\{[^}]+\}", "{}", path)
 
 
-def test_document_lists_exactly_the_routes():
+def document(app):
+    return app.test_client().get("/openapi.json").json
+
+
+@BOTH
+def test_document_lists_exactly_the_routes(app, mock):
     routes = {
         (method.lower(), shape(rule.rule))
-        for rule in APP.url_map.iter_rules()
-        if rule.endpoint != "static"
+        for rule in app.url_map.iter_rules()
+        # Static files: Flask's own, and the docs page's assets.
+        if rule.endpoint != "static" and not rule.endpoint.startswith("swagger_ui.")
         for method in rule.methods - {"HEAD", "OPTIONS"}
     }
-    documented = {(op.method, shape(op.path)) for op in OPERATIONS}
+    documented = {(op.method, shape(op.path)) for op in operations(mock)}
     assert routes == documented
 
 
-def test_components_are_the_schema_files():
-    document = APP.test_client().get("/openapi.json").json
-    assert document["openapi"].startswith("3.1")
-    for name, file in COMPONENTS.items():
-        published = document["components"]["schemas"][name]
-        assert published == {k: v for k, v in schemas.load(file).items() if k != "$schema"}
+@BOTH
+def test_components_are_the_schema_files(app, mock):
+    published = document(app)
+    assert published["openapi"].startswith("3.1")
+    components = {**COMPONENTS, **(MOCK_COMPONENTS if mock else {})}
+    assert set(published["components"]["schemas"]) == set(components)
+    for name, file in components.items():
+        assert published["components"]["schemas"][name] == {
+            k: v for k, v in schemas.load(file).items() if k != "$schema"
+        }
 
 
 def test_every_body_schema_is_used_by_an_operation():
-    document = APP.test_client().get("/openapi.json").json
     refs = {
         op["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
-        for path in document["paths"].values()
+        for path in document(MOCK_APP)["paths"].values()
         for op in path.values()
         if "requestBody" in op
     }
-    assert {COMPONENTS[name] for name in refs} == set(schemas.REQUEST_BODIES)
+    assert {{**COMPONENTS, **MOCK_COMPONENTS}[name] for name in refs} == set(schemas.REQUEST_BODIES)
 
 
-def test_operation_ids_are_unique_and_include_the_reference_ones():
-    document = APP.test_client().get("/openapi.json").json
-    ids = [op["operationId"] for path in document["paths"].values() for op in path.values()]
+@BOTH
+def test_operation_ids_are_unique_and_include_the_reference_ones(app, mock):
+    ids = [op["operationId"] for path in document(app)["paths"].values() for op in path.values()]
     assert len(ids) == len(set(ids))
     assert {"getCustomerLabels", "createCustomerLabels", "deleteCustomerLabels"} <= set(ids)
-
-
+    assert ("resetMock" in ids) == mock
 
 
 @schema.parametrize()
@@ -104,6 +118,15 @@ redis_schema = schemathesis.openapi.from_wsgi("/openapi.json", REDIS_APP, config
 
 @redis_schema.parametrize()
 def test_api_on_redis_keeps_to_the_document(case):
+    case.call_and_validate()
+
+
+# And the mock, whose document adds its admin API.
+mock_schema = schemathesis.openapi.from_wsgi("/openapi.json", MOCK_APP, config=CONFIG)
+
+
+@mock_schema.parametrize()
+def test_mock_keeps_to_its_document(case):
     case.call_and_validate()
 
 

@@ -1,0 +1,85 @@
+"""Forced answers and latency, for testing a client's error paths (mock mode).
+
+``Prefer: code=503`` answers with that status and a problem body like the
+real one, and changes nothing; ``Prefer: delay=250`` waits 250 ms first;
+MOCK_LATENCY_MS=min-max adds a random wait to every API request. Answers say
+what they applied in ``Preference-Applied`` (RFC 7240).
+"""
+
+import random
+import time
+
+from flask import g, request
+
+from auth import auth
+from problems import DETAILS, RETRY_AFTER, Problem
+
+#: The statuses a client may force, and what else their real answers carry.
+FORCEABLE = {
+    401: {"headers": {"WWW-Authenticate": auth.authenticate_header()}},
+    403: {},
+    404: {},
+    422: {"title": "Invalid body", "errors": [{"path": "", "message": "forced by Prefer: code=422"}]},
+    500: {},
+    503: {"headers": {"Retry-After": RETRY_AFTER}},
+}
+DETAILS_422 = "The body does not match the schema (forced by Prefer: code=422)."
+MAX_DELAY_MS = 60000
+#: Not API requests: the mock's own endpoints, the docs and the health checks.
+UNTOUCHED = ("/__admin/", "/docs", "/openapi.json", "/healthz", "/readyz")
+
+
+def preferences(headers):
+    """{name: value} from every Prefer header; RFC 7240 names are case-insensitive."""
+    found = {}
+    for header in headers:
+        for item in header.split(","):
+            name, _, value = item.split(";")[0].strip().partition("=")
+            if name:
+                found[name.strip().lower()] = value.strip().strip('"')
+    return found
+
+
+def _wanted(prefs):
+    """(code or None, delay ms); Problem 400 for values the mock cannot honour."""
+    code = None
+    if "code" in prefs:
+        if not (prefs["code"].isdigit() and int(prefs["code"]) in FORCEABLE):
+            allowed = ", ".join(map(str, FORCEABLE))
+            raise Problem(400, f"Prefer: code= must be one of {allowed}.", title="Invalid Prefer header")
+        code = int(prefs["code"])
+    delay = 0
+    if "delay" in prefs:
+        if not (prefs["delay"].isdigit() and int(prefs["delay"]) <= MAX_DELAY_MS):
+            raise Problem(400, f"Prefer: delay= must be 0 to {MAX_DELAY_MS} ms.", title="Invalid Prefer header")
+        delay = int(prefs["delay"])
+    return code, delay
+
+
+def init_app(app):
+    latency = app.config.get("MOCK_LATENCY_MS")
+
+    @app.before_request
+    def apply_preferences():
+        if request.method == "OPTIONS" or request.path.startswith(UNTOUCHED):
+            return None
+        prefs = preferences(request.headers.getlist("Prefer"))
+        code, delay = _wanted(prefs)
+        applied = [f"delay={delay}"] if "delay" in prefs else []
+        wait = delay + (random.uniform(*latency) if latency else 0)
+        if wait:
+            time.sleep(wait / 1000)
+        if code is not None:
+            applied.append(f"code={code}")
+        g.preference_applied = ", ".join(applied)
+        if code is not None:
+            extra = dict(FORCEABLE[code])
+            detail = DETAILS_422 if code == 422 else DETAILS[code]
+            raise Problem(code, detail, **extra)
+        return None
+
+    @app.after_request
+    def say_what_was_applied(response):
+        if g.get("preference_applied"):
+            response.headers["Preference-Applied"] = g.preference_applied
+        return response
