@@ -173,6 +173,16 @@ def _error_statuses(op):
     return sorted(statuses)
 
 
+def _tag(path):
+    """The group an operation is listed under, by its path."""
+    if path.endswith("}/labels"):
+        return "Customer labels"
+    for prefix, tag in (("/labels", "Labels"), ("/customers", "Customers"), ("/__admin", "Mock")):
+        if path.startswith(prefix):
+            return tag
+    return "Service"
+
+
 def _links(op):
     """From a create, links to every operation on the new resource, by its id."""
     links = {}
@@ -213,7 +223,7 @@ def _operation(op):
     ]
     if op.page:
         params += PAGE_PARAMETERS
-    operation = {"operationId": op.op_id, "summary": op.summary, "responses": responses}
+    operation = {"operationId": op.op_id, "summary": op.summary, "tags": [_tag(op.path)], "responses": responses}
     if params:
         operation["parameters"] = copy.deepcopy(params)
     if op.body:
@@ -223,6 +233,10 @@ def _operation(op):
     else:
         operation["security"] = []
     return operation
+
+
+#: The groups operations are listed under, the product's core first.
+TAGS = ("Customer labels", "Labels", "Customers", "Mock", "Service")
 
 
 def operations(mock=False):
@@ -247,6 +261,7 @@ def build(mock=False):
             "version": API_VERSION,
             "description": "Which labels are attached to which customers." + (MOCK_DESCRIPTION if mock else ""),
         },
+        "tags": [{"name": tag} for tag in TAGS if tag != "Mock" or mock],
         "paths": paths,
         "components": {
             "schemas": schemas,
