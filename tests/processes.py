@@ -42,11 +42,11 @@ def start(command, **settings):
     )
 
 
-def call(port, method, path, body=None, token=None, host="127.0.0.1"):
+def call(port, method, path, body=None, token=None, host="127.0.0.1", headers=None):
     request = urllib.request.Request(
         f"http://{host}:{port}{path}", method=method,
         data=json.dumps(body).encode() if body is not None else None,
-        headers={"Authorization": f"Bearer {token}"} if token else {},
+        headers={**({"Authorization": f"Bearer {token}"} if token else {}), **(headers or {})},
     )
     try:
         with urllib.request.urlopen(request, timeout=5) as response:

@@ -98,3 +98,26 @@ def test_procfile_web_line_on_real_redis(redis_url, real_redis):
 def test_dev_server_refuses_bad_settings_with_one_line(command, settings, setting):
     line = refusal(start(command.format(python=sys.executable), **settings))
     assert line.startswith(f"error: {setting}: ")
+
+
+def test_mock_mode_under_gunicorn_only_when_asked():
+    port = free_port()
+    process = start(
+        web_command(), PORT=str(port), API_TOKENS=API_TOKENS, MOCK_MODE="1", SEED_FILE="fixtures/example.json"
+    )
+    try:
+        wait_until_up(process, port)
+        assert len(call(port, "GET", "/labels/labels", token=TOKENS["reader"])[1]["data"]) == 4
+        assert call(port, "POST", "/__admin/reset", token=TOKENS["admin"])[0] == 204
+        status, _ = call(port, "GET", "/labels/labels", token=TOKENS["reader"], headers={"Prefer": "code=503"})
+        assert status == 503
+    finally:
+        stop(process)
+    port = free_port()
+    process = start(web_command(), PORT=str(port), API_TOKENS=API_TOKENS)
+    try:
+        wait_until_up(process, port)
+        assert call(port, "POST", "/__admin/reset", token=TOKENS["admin"])[0] == 404
+        assert call(port, "GET", "/labels/labels", token=TOKENS["reader"], headers={"Prefer": "code=503"})[0] == 200
+    finally:
+        stop(process)
