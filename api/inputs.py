@@ -11,11 +11,14 @@ import re
 from flask import request
 
 import schemas
+from schemas import openapi
 from problems import Problem
 from store import NotFound
 
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-CURSOR = re.compile(r"[A-Za-z0-9_-]{1,64}")
+#: A cursor is where the page before ended: the last id of a listing by id, or
+#: the last number of a listing by age. Any string of the form is a position.
+CURSORS = {kind: re.compile(pattern.strip("^$")) for kind, pattern in openapi.CURSORS.items()}
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 
@@ -58,14 +61,7 @@ def json_body(schema, owner=None):
     return body
 
 
-def _is_cursor(cursor):
-    # A cursor is the last id of the page before. Every id, of a label or of a
-    # customer, has this form, and any string of this form is a position in
-    # the id order, so every cursor that the document allows is a valid one.
-    return CURSOR.fullmatch(cursor) is not None
-
-
-def page_args(owner=None):
+def page_args(cursor="id", owner=None):
     """``(limit, after)`` from the ``limit`` and ``cursor`` query parameters."""
     errors = []
     limit = DEFAULT_LIMIT
@@ -77,7 +73,7 @@ def page_args(owner=None):
             message = f"must be a whole number from 1 to {MAX_LIMIT}"
             errors.append({"parameter": "limit", "message": message})
     after = request.args.get("cursor")
-    if after is not None and not _is_cursor(after):
+    if after is not None and not CURSORS[cursor].fullmatch(after):
         message = "is not a cursor this service gave out"
         errors.append({"parameter": "cursor", "message": message})
     if errors:

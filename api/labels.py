@@ -49,5 +49,5 @@ def delete_label(label_id):
 @auth.login_required(role="reader")
 def list_label_customers(label_id):
     store = get_store()
-    limit, after = page_args(owner=lambda: store.get_label(label_id))
+    limit, after = page_args("number", owner=lambda: store.get_label(label_id))
     return page(store.label_customers(label_id, limit, after))

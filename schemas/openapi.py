@@ -27,7 +27,7 @@ MOCK_COMPONENTS = {"Fixture": "fixture"}
 
 # role: the lowest role allowed, or None for no auth. body: request schema
 # component. ok: success status. result: success body, a component or "page of"
-# one. page: takes limit and cursor. conflict: may answer 409. store: needs the
+# one. page: takes limit and a cursor, of the kind named ("id" or "number"). conflict: may answer 409. store: needs the
 # store, so may answer 503 while it is down.
 Operation = namedtuple(
     "Operation",
@@ -45,7 +45,7 @@ OPERATIONS = (
     Operation("get", "/readyz", "getReadiness", "Readiness: the store answers", None,
               ok=200, result="Status"),
     Operation("get", "/labels/labels", "listLabels", "List labels by id", "reader",
-              ok=200, result="page of Label", page=True),
+              ok=200, result="page of Label", page="id"),
     Operation("post", "/labels/labels", "createLabel", "Create a label", "admin",
               body="LabelCreate", ok=201, result="Label", conflict=True),
     Operation("get", LABEL, "getLabel", "Get a label", "reader", ok=200, result="Label"),
@@ -54,10 +54,10 @@ OPERATIONS = (
     Operation("delete", LABEL, "deleteLabel", "Delete a label and detach it everywhere",
               "admin", ok=204),
     Operation("get", LABEL + "/customers", "listLabelCustomers",
-              "List the customers that carry a label, by id", "reader",
-              ok=200, result="page of Customer", page=True),
+              "List the customers that carry a label, oldest first", "reader",
+              ok=200, result="page of Customer", page="number"),
     Operation("get", "/customers/customers", "listCustomers", "List customers by id", "reader",
-              ok=200, result="page of Customer", page=True),
+              ok=200, result="page of Customer", page="id"),
     Operation("post", "/customers/customers", "createCustomer", "Create a customer", "admin",
               body="CustomerCreate", ok=201, result="Customer", conflict=True),
     Operation("get", CUSTOMER, "getCustomer", "Get a customer", "reader", ok=200, result="Customer"),
@@ -99,12 +99,18 @@ PATH_PARAMETERS = {
     "customerId": {"type": "string", "format": "uuid"},
     "labelId": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
 }
-PAGE_PARAMETERS = [
-    {"name": "limit", "in": "query", "description": "Items per page.",
-     "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
-    {"name": "cursor", "in": "query", "description": "nextCursor of the previous page, as it came.",
-     "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}},
-]
+#: The cursors of each kind of page (see api.inputs): every string of the
+#: pattern is a valid position, so no schema-valid cursor is refused.
+CURSORS = {"id": "^[A-Za-z0-9_-]{1,64}$", "number": "^[0-9]{1,18}$"}
+
+
+def _page_parameters(kind):
+    return [
+        {"name": "limit", "in": "query", "description": "Items per page.",
+         "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
+        {"name": "cursor", "in": "query", "description": "nextCursor of the previous page, as it came.",
+         "schema": {"type": "string", "pattern": CURSORS[kind]}},
+    ]
 ERRORS = {
     400: "The body is not JSON, or a query parameter is invalid.",
     401: "No token, or an unknown one.",
@@ -222,7 +228,7 @@ def _operation(op):
         if "{" + name + "}" in op.path
     ]
     if op.page:
-        params += PAGE_PARAMETERS
+        params += _page_parameters(op.page)
     operation = {"operationId": op.op_id, "summary": op.summary, "tags": [_tag(op.path)], "responses": responses}
     if params:
         operation["parameters"] = copy.deepcopy(params)

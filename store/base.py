@@ -106,7 +106,8 @@ class Store(abc.ABC):
         return self._list_labels(limit, after)
 
     def label_customers(self, label_id, limit, after=None):
-        """The customers that carry a label, ordered by customer id."""
+        """The customers that carry a label, oldest first; ``after`` is an opaque
+        position from the previous page."""
         page = self._label_customers(label_id, limit, after)
         if page is None:
             raise NotFound("label", label_id)
@@ -161,17 +162,15 @@ class Store(abc.ABC):
     # -- the whole state, for fixtures and snapshots -------------------------
 
     def export(self):
-        """Everything: labels, and customers with the ids of their labels, by id.
+        """Everything: labels by id, and customers, oldest first, with their labels' ids.
 
-        ``replace(export())`` gives back exactly the same state.
+        ``replace(export())`` gives back exactly the same state, customers'
+        order of creation (which orders a label's customers) included.
         """
         labels, customers = self._export()
         return {
             "labels": sorted(labels, key=lambda label: label["id"]),
-            "customers": sorted(
-                (dict(customer, labels=sorted(label_ids)) for customer, label_ids in customers),
-                key=lambda customer: customer["id"],
-            ),
+            "customers": [dict(customer, labels=sorted(label_ids)) for customer, label_ids in customers],
         }
 
     def replace(self, state):
@@ -245,7 +244,10 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def _label_customers(self, label_id, limit, after):
-        """A Page of the label's customers, or None when there is no such label."""
+        """A Page of the label's customers, oldest first, or None when there is no such label.
+
+        ``after`` and the page's ``next_after`` are the decimal number of a
+        customer in the order of creation."""
 
     @abc.abstractmethod
     def _create_customer(self, customer):
@@ -281,7 +283,7 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def _export(self):
-        """([label, ...], [(customer, [label id, ...]), ...]), read in one step."""
+        """([label, ...], [(customer, [label id, ...]), ...] oldest first), read in one step."""
 
     @abc.abstractmethod
     def _replace(self, labels, customers):

@@ -50,10 +50,13 @@ class MemoryStore(Store):
         self._labels = {}  # label id -> label
         self._label_ids = SortedIds()
         self._names = {}  # name key -> label id
-        self._customers = {}  # customer id -> customer
+        self._customers = {}  # customer id -> customer, oldest first
         self._customer_ids = SortedIds()
+        self._numbers = {}  # customer id -> number, in order of creation
+        self._by_number = {}  # number -> customer id
+        self._customer_seq = 0
         self._attached = {}  # customer id -> set of label ids
-        self._carriers = {}  # label id -> SortedIds of customer ids
+        self._carriers = {}  # label id -> SortedIds of customer numbers
 
     def check(self):
         return True
@@ -96,8 +99,8 @@ class MemoryStore(Store):
                 return False
             del self._names[name_key(label["name"])]
             self._label_ids.discard(label_id)
-            for customer_id in self._carriers.pop(label_id):
-                self._attached[customer_id].discard(label_id)
+            for number in self._carriers.pop(label_id):
+                self._attached[self._by_number[number]].discard(label_id)
             return True
 
     def _list_labels(self, limit, after):
@@ -110,8 +113,9 @@ class MemoryStore(Store):
             carriers = self._carriers.get(label_id)
             if carriers is None:
                 return None
-            ids, next_after = carriers.page(limit, after)
-            return Page([dict(self._customers[i]) for i in ids], next_after)
+            numbers, next_after = carriers.page(limit, int(after) if after is not None else None)
+            customers = [dict(self._customers[self._by_number[n]]) for n in numbers]
+            return Page(customers, str(next_after) if next_after is not None else None)
 
     # -- customers ---------------------------------------------------------------
 
@@ -121,6 +125,9 @@ class MemoryStore(Store):
                 raise Conflict("id", customer["id"])
             self._customers[customer["id"]] = dict(customer)
             self._customer_ids.add(customer["id"])
+            self._customer_seq += 1
+            self._numbers[customer["id"]] = self._customer_seq
+            self._by_number[self._customer_seq] = customer["id"]
             self._attached[customer["id"]] = set()
 
     def _get_customer(self, customer_id):
@@ -141,8 +148,10 @@ class MemoryStore(Store):
             if self._customers.pop(customer_id, None) is None:
                 return False
             self._customer_ids.discard(customer_id)
+            number = self._numbers.pop(customer_id)
+            del self._by_number[number]
             for label_id in self._attached.pop(customer_id):
-                self._carriers[label_id].discard(customer_id)
+                self._carriers[label_id].discard(number)
             return True
 
     def _list_customers(self, limit, after):
@@ -173,7 +182,7 @@ class MemoryStore(Store):
                 raise TooManyLabels(LABEL_CAP, len(attached), len(new))
             for label_id in new:
                 attached.add(label_id)
-                self._carriers[label_id].add(customer_id)
+                self._carriers[label_id].add(self._numbers[customer_id])
             return self._customer_labels(customer_id)
 
     def _detach(self, customer_id, label_ids):
@@ -182,7 +191,7 @@ class MemoryStore(Store):
             for label_id in label_ids:
                 if label_id in attached:
                     attached.discard(label_id)
-                    self._carriers[label_id].discard(customer_id)
+                    self._carriers[label_id].discard(self._numbers[customer_id])
             return self._customer_labels(customer_id)
 
     # -- the whole state -------------------------------------------------------------
@@ -202,7 +211,7 @@ class MemoryStore(Store):
                 self._create_customer(customer)
                 for label_id in label_ids:
                     self._attached[customer["id"]].add(label_id)
-                    self._carriers[label_id].add(customer["id"])
+                    self._carriers[label_id].add(self._numbers[customer["id"]])
 
     # -- namespaces --------------------------------------------------------------------
 

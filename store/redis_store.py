@@ -1,79 +1,35 @@
-"""The Redis store. Every change is one Lua script, so it is atomic and one round trip.
+"""The Redis store. Each API request is one Lua script: atomic, and one round trip.
 
-Key layout, each key starting with the configured prefix P (default ``cl:``):
-
-===================================  ======  ============================================
-key                                  type    holds
-===================================  ======  ============================================
-P labels                             zset    every label id, score 0 (ordered by id)
-P label-names                        hash    casefolded name -> label id (unique names)
-P label:<labelId>                    hash    the label's fields, plus ``key``, its name key
-P label-customers:<labelId>          zset    ids of the customers carrying it, score 0
-P customers                          zset    every customer id, score 0
-P customer:{<customerId>}            hash    the customer's fields
-P customer-labels:{<customerId>}     set     ids of the labels the customer carries
-===================================  ======  ============================================
-
-A null field (a label's description, a customer's email) is an absent hash field.
-Each kind of key has its own word before the colon, so no id, whatever
-characters a request puts in it, can name a key of another kind.
-The braces are a hash tag: all keys of one customer share one cluster slot.
+The key layout, and why it is so (memory), is in store/README.md.
 """
 
 import re
-from contextlib import contextmanager
 from importlib import resources
 
 import redis
-from redis.exceptions import OutOfMemoryError, ReadOnlyError
 
 from .base import LABEL_CAP, Page, Store
-from .errors import Conflict, NotFound, StoreUnavailable, TooManyLabels, UnknownLabels
+from .errors import Conflict, NotFound, TooManyLabels, UnknownLabels
+from .redis_support import availability, pairs, record
 
 SCRIPTS = (
-    "create_record",
+    "create_label",
+    "create_customer",
     "update_record",
     "delete_label",
+    "detach_carriers",
     "delete_customer",
     "page",
+    "carriers_page",
     "customer_labels",
     "export",
     "replace",
 )
 LABEL_FIELDS = ("id", "name", "color", "description", "createdAt", "updatedAt")
 CUSTOMER_FIELDS = ("id", "name", "email", "createdAt", "updatedAt")
-
-
-#: Replies that mean "not now" rather than "wrong": no connection, a timeout,
-#: a replica or a loading server, a full or failing disk, or full memory.
-UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError, ReadOnlyError, OutOfMemoryError)
-UNAVAILABLE_REPLIES = ("MISCONF", "MASTERDOWN", "LOADING", "TRYAGAIN", "CLUSTERDOWN")
-
-
-@contextmanager
-def _availability():
-    """Turn Redis being down, hung or unable to write into StoreUnavailable."""
-    try:
-        yield
-    except UNAVAILABLE as err:
-        raise StoreUnavailable(err) from err
-    except redis.ResponseError as err:
-        if str(err).startswith(UNAVAILABLE_REPLIES):
-            raise StoreUnavailable(err) from err
-        raise
-
-
-def _record(stored, fields):
-    """A record from a hash: HGETALL's dict, or the flat [field, value, ...] list
-    that a script gets. Absent fields are null."""
-    if isinstance(stored, list):
-        stored = dict(zip(stored[::2], stored[1::2]))
-    return {field: stored.get(field) for field in fields}
-
-
-def _pairs(record):
-    """HSET arguments for the record's non-null fields."""
-    return [part for field, value in record.items() if value is not None for part in (field, value)]
+#: Carriers detached per script while a label is deleted: each script stays
+#: in the low milliseconds, so Redis keeps serving everyone else between them.
+DETACH_BATCH = 500
 
 
 class RedisStore(Store):
@@ -89,11 +45,11 @@ class RedisStore(Store):
         }
 
     def _run(self, script, keys, args):
-        with _availability():
+        with availability():
             return self._scripts[script](keys=keys, args=args)
 
     def _hash(self, key):
-        with _availability():
+        with availability():
             return self._redis.hgetall(key)
 
     def check(self):
@@ -102,40 +58,39 @@ class RedisStore(Store):
         except redis.RedisError:
             return False
 
-    # -- keys ----------------------------------------------------------------
+    # -- keys (see store/README.md) ------------------------------------------------
+
+    def _key(self, name):
+        return self._p + name
 
     def _label_key(self, label_id):
         return f"{self._p}label:{label_id}"
-
-    def _carriers_key(self, label_id):
-        return f"{self._p}label-customers:{label_id}"
 
     def _customer_key(self, customer_id):
         return f"{self._p}customer:{{{customer_id}}}"
 
     def _attached_key(self, customer_id):
-        return f"{self._p}customer-labels:{{{customer_id}}}"
+        return f"{self._p}L:{{{customer_id}}}"
 
     # -- labels ----------------------------------------------------------------
 
     def _create_label(self, label, key):
-        keys = [self._label_key(label["id"]), self._p + "labels", self._p + "label-names"]
-        taken = self._run("create_record", keys, [label["id"], key, *_pairs(label), "key", key])
+        keys = [self._label_key(label["id"]), *map(self._key, ("labels", "label-names", "label-ids", "label-seq"))]
+        taken = self._run("create_label", keys, [label["id"], key, *pairs(label)])
         if taken != "ok":
             raise Conflict(taken, label[taken])
 
     def _get_label(self, label_id):
         flat = self._hash(self._label_key(label_id))
-        return _record(flat, LABEL_FIELDS) if flat else None
+        return record(flat, LABEL_FIELDS) if flat else None
 
     def _update_label(self, label_id, changes, new_key):
-        keys = [self._label_key(label_id), self._p + "label-names"]
-        flat = self._update(keys, label_id, changes, new_key, "label")
-        return _record(flat, LABEL_FIELDS)
+        keys = [self._label_key(label_id), self._key("label-names")]
+        return record(self._update(keys, label_id, changes, new_key, "label"), LABEL_FIELDS)
 
     def _update(self, keys, ident, changes, new_key, kind):
         nulls = [field for field, value in changes.items() if value is None]
-        args = [ident, new_key or "", len(nulls), *nulls, *_pairs(changes)]
+        args = [ident, new_key or "", len(nulls), *nulls, *pairs(changes)]
         status, *rest = self._run("update_record", keys, args)
         if status == "missing":
             raise NotFound(kind, ident)
@@ -144,71 +99,72 @@ class RedisStore(Store):
         return rest[0]
 
     def _delete_label(self, label_id):
-        keys = [
-            self._label_key(label_id),
-            self._p + "label-names",
-            self._p + "labels",
-            self._carriers_key(label_id),
-        ]
-        return self._run("delete_label", keys, [self._p, label_id]) == 1
+        keys = [self._label_key(label_id), *map(self._key, ("label-names", "labels", "label-ids", "label-gc"))]
+        number = self._run("delete_label", keys, [label_id])
+        # Detach it everywhere: this label, and any whose detaching a stopped
+        # process left unfinished. Nobody sees them any more meanwhile.
+        with availability():
+            pending = self._redis.smembers(self._key("label-gc"))
+        for n in pending:
+            while not self._run(
+                "detach_carriers", [self._key(f"carriers:{n}"), self._key("label-gc")], [self._p, n, DETACH_BATCH]
+            ):
+                pass
+        return number != 0
 
     def _page(self, keys, limit, after, head, tail, fields):
         start = "(" + after if after is not None else "-"
         status, *flats = self._run("page", keys, [start, limit + 1, head, tail])
-        if status == "missing":
-            return None
-        records = [_record(flat, fields) for flat in flats[:limit]]
+        records = [record(flat, fields) for flat in flats[:limit]]
         return Page(records, records[-1]["id"] if len(flats) > limit else None)
 
     def _list_labels(self, limit, after):
-        keys = [self._p + "labels"]
-        return self._page(keys, limit, after, self._p + "label:", "", LABEL_FIELDS)
+        return self._page([self._key("labels")], limit, after, self._key("label:"), "", LABEL_FIELDS)
 
     def _label_customers(self, label_id, limit, after):
-        keys = [self._carriers_key(label_id), self._label_key(label_id)]
-        return self._page(keys, limit, after, self._p + "customer:{", "}", CUSTOMER_FIELDS)
+        args = [self._p, after if after is not None else -1, limit + 1]
+        status, *found = self._run("carriers_page", [self._label_key(label_id)], args)
+        if status == "missing":
+            return None
+        customers = [record(flat, CUSTOMER_FIELDS) for _, flat in found[:limit]]
+        return Page(customers, str(found[limit - 1][0]) if len(found) > limit else None)
 
     # -- customers ---------------------------------------------------------------
 
     def _create_customer(self, customer):
-        keys = [self._customer_key(customer["id"]), self._p + "customers"]
-        if self._run("create_record", keys, [customer["id"], "", *_pairs(customer)]) != "ok":
+        keys = [self._customer_key(customer["id"]), self._key("customers"), self._key("customer-seq")]
+        if self._run("create_customer", keys, [self._p, customer["id"], *pairs(customer)]) != "ok":
             raise Conflict("id", customer["id"])
 
     def _get_customer(self, customer_id):
         flat = self._hash(self._customer_key(customer_id))
-        return _record(flat, CUSTOMER_FIELDS) if flat else None
+        return record(flat, CUSTOMER_FIELDS) if flat else None
 
     def _update_customer(self, customer_id, changes):
         keys = [self._customer_key(customer_id)]
-        flat = self._update(keys, customer_id, changes, None, "customer")
-        return _record(flat, CUSTOMER_FIELDS)
+        return record(self._update(keys, customer_id, changes, None, "customer"), CUSTOMER_FIELDS)
 
     def _delete_customer(self, customer_id):
-        keys = [
-            self._customer_key(customer_id),
-            self._attached_key(customer_id),
-            self._p + "customers",
-        ]
+        keys = [self._customer_key(customer_id), self._attached_key(customer_id), self._key("customers")]
         return self._run("delete_customer", keys, [self._p, customer_id]) == 1
 
     def _list_customers(self, limit, after):
-        keys = [self._p + "customers"]
-        return self._page(keys, limit, after, self._p + "customer:{", "}", CUSTOMER_FIELDS)
+        return self._page(
+            [self._key("customers")], limit, after, self._key("customer:{"), "}", CUSTOMER_FIELDS
+        )
 
     # -- a customer's labels -------------------------------------------------------
 
     def _labels_script(self, customer_id, mode, label_ids):
         keys = [self._customer_key(customer_id), self._attached_key(customer_id)]
-        args = [self._p, customer_id, mode, LABEL_CAP, *label_ids]
-        status, *rest = self._run("customer_labels", keys, args)
+        status, *rest = self._run("customer_labels", keys, [self._p, mode, LABEL_CAP, *label_ids])
         if status == "missing":
             raise NotFound("customer", customer_id)
         if status == "unknown":
             raise UnknownLabels(rest[0])
         if status == "cap":
             raise TooManyLabels(LABEL_CAP, rest[0], rest[1])
-        return [_record(flat, LABEL_FIELDS) for flat in rest]
+        return [record(flat, LABEL_FIELDS) for flat in rest]
 
     def _customer_labels(self, customer_id):
         return self._labels_script(customer_id, "get", [])
@@ -222,22 +178,22 @@ class RedisStore(Store):
     # -- the whole state ---------------------------------------------------------------
 
     def _export(self):
-        labels, customers = self._run("export", [self._p + "labels", self._p + "customers"], [self._p])
+        labels, customers = self._run("export", [self._key("labels"), self._key("customers")], [self._p])
         return (
-            [_record(flat, LABEL_FIELDS) for flat in labels],
-            [(_record(flat, CUSTOMER_FIELDS), label_ids) for flat, label_ids in customers],
+            [record(flat, LABEL_FIELDS) for flat in labels],
+            [(record(flat, CUSTOMER_FIELDS), label_ids) for flat, label_ids in customers],
         )
 
     def _replace(self, labels, customers, mode="always"):
         glob = re.sub(r"([*?\[\]\\])", r"\\\1", self._p)
         args = [self._p, glob, mode, len(labels)]
         for label, key in labels:
-            pairs = _pairs(label)
-            args += [label["id"], key, len(pairs) // 2, *pairs]
+            fields = pairs(label)
+            args += [label["id"], key, len(fields) // 2, *fields]
         args.append(len(customers))
         for customer, label_ids in customers:
-            pairs = _pairs(customer)
-            args += [customer["id"], len(pairs) // 2, *pairs, len(label_ids), *label_ids]
+            fields = pairs(customer)
+            args += [customer["id"], len(fields) // 2, *fields, len(label_ids), *label_ids]
         return self._run("replace", [], args) == 1
 
     # -- namespaces --------------------------------------------------------------------
@@ -252,12 +208,12 @@ class RedisStore(Store):
         self._replace([], [], mode="forget")
 
     def note_namespace_use(self, name, when):
-        with _availability():
-            self._redis.zadd(self._p + "namespaces", {name: when})
+        with availability():
+            self._redis.zadd(self._key("namespaces"), {name: when})
 
     def pop_idle_namespaces(self, before):
-        with _availability(), self._redis.pipeline(transaction=True) as pipe:
-            pipe.zrangebyscore(self._p + "namespaces", "-inf", f"({before}")
-            pipe.zremrangebyscore(self._p + "namespaces", "-inf", f"({before}")
+        with availability(), self._redis.pipeline(transaction=True) as pipe:
+            pipe.zrangebyscore(self._key("namespaces"), "-inf", f"({before}")
+            pipe.zremrangebyscore(self._key("namespaces"), "-inf", f"({before}")
             idle, _ = pipe.execute()
         return idle

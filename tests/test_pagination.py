@@ -128,3 +128,10 @@ def test_bad_page_parameters_are_400(client, make, url, query, parameter):
 def test_unknown_label_outranks_bad_page_parameters(client):
     response = client.get("/labels/labels/nope/customers?limit=0", headers=auth("reader"))
     assert response.status_code == 404
+
+
+def test_a_labels_customers_page_by_age_so_its_cursor_is_a_number(client, make):
+    make.label(id="a")
+    assert client.get("/labels/labels/a/customers?cursor=abc", headers=auth("reader")).status_code == 400
+    assert client.get("/labels/labels/a/customers?cursor=123", headers=auth("reader")).status_code == 200
+    assert client.get("/customers/customers?cursor=abc", headers=auth("reader")).status_code == 200

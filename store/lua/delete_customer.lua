@@ -3,9 +3,11 @@
 -- ARGV[1] key prefix, ARGV[2] customer id
 -- Returns 1, or 0 when there is no such customer.
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-for _, lid in ipairs(redis.call('SMEMBERS', KEYS[2])) do
-  redis.call('ZREM', ARGV[1] .. 'label-customers:' .. lid, ARGV[2])
+local c = tonumber(redis.call('HGET', KEYS[1], 'n'))
+for _, n in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  redis.call('SETBIT', ARGV[1] .. 'carriers:' .. n, c, 0)
 end
+redis.call('HDEL', ARGV[1] .. 'customer-ids:' .. math.floor(c / 128), c)
 redis.call('DEL', KEYS[1], KEYS[2])
 redis.call('ZREM', KEYS[3], ARGV[2])
 return 1

@@ -1,4 +1,4 @@
--- Everything, read in one step: every label, and every customer with its label ids.
+-- Everything, read in one step: every label, and every customer (oldest first) with its label ids.
 -- KEYS[1] zset of label ids, KEYS[2] zset of customer ids
 -- ARGV[1] key prefix
 -- Returns {{label fields, ...}, {{customer fields, {label id, ...}}, ...}}.
@@ -7,10 +7,18 @@ local labels, customers = {}, {}
 for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   labels[#labels + 1] = redis.call('HGETALL', p .. 'label:' .. id)
 end
+local numbers = {}
 for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
-  customers[#customers + 1] = {
-    redis.call('HGETALL', p .. 'customer:{' .. id .. '}'),
-    redis.call('SMEMBERS', p .. 'customer-labels:{' .. id .. '}'),
-  }
+  local carried = {}
+  for _, n in ipairs(redis.call('SMEMBERS', p .. 'L:{' .. id .. '}')) do
+    local label = redis.call('HGET', p .. 'label-ids', n)
+    if label then carried[#carried + 1] = label end
+  end
+  local key = p .. 'customer:{' .. id .. '}'
+  local entry = {redis.call('HGETALL', key), carried}
+  numbers[entry] = tonumber(redis.call('HGET', key, 'n'))
+  customers[#customers + 1] = entry
 end
+-- In the order they were made, so that loading the export keeps that order.
+table.sort(customers, function(a, b) return numbers[a] < numbers[b] end)
 return {labels, customers}

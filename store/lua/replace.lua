@@ -15,8 +15,8 @@ if mode == 'once' then
 elseif mode == 'forget' then
   redis.call('DEL', seeded)
 end
-for _, kind in ipairs({'labels', 'label-names', 'label:*', 'label-customers:*',
-                       'customers', 'customer:*', 'customer-labels:*'}) do
+for _, kind in ipairs({'labels', 'label-names', 'label:*', 'label-ids', 'label-seq', 'label-gc',
+                       'carriers:*', 'customers', 'customer:*', 'L:*', 'customer-ids:*', 'customer-seq'}) do
   local cursor = '0'
   repeat
     local found = redis.call('SCAN', cursor, 'MATCH', glob .. kind, 'COUNT', 1000)
@@ -36,21 +36,28 @@ local function fields(key)
     redis.call('HSET', key, field, take())
   end
 end
-for _ = 1, tonumber(take()) do
+local numbers = {}
+for n = 1, tonumber(take()) do
   local id, name_key = take(), take()
   fields(p .. 'label:' .. id)
-  redis.call('HSET', p .. 'label:' .. id, 'key', name_key)
+  redis.call('HSET', p .. 'label:' .. id, 'key', name_key, 'n', n)
   redis.call('HSET', p .. 'label-names', name_key, id)
+  redis.call('HSET', p .. 'label-ids', n, id)
   redis.call('ZADD', p .. 'labels', 0, id)
+  redis.call('SET', p .. 'label-seq', n)
+  numbers[id] = n
 end
-for _ = 1, tonumber(take()) do
+for c = 1, tonumber(take()) do
   local id = take()
   fields(p .. 'customer:{' .. id .. '}')
+  redis.call('HSET', p .. 'customer:{' .. id .. '}', 'n', c)
+  redis.call('HSET', p .. 'customer-ids:' .. math.floor(c / 128), c, id)
   redis.call('ZADD', p .. 'customers', 0, id)
+  redis.call('SET', p .. 'customer-seq', c)
   for _ = 1, tonumber(take()) do
-    local label_id = take()
-    redis.call('SADD', p .. 'customer-labels:{' .. id .. '}', label_id)
-    redis.call('ZADD', p .. 'label-customers:' .. label_id, 0, id)
+    local n = numbers[take()]
+    redis.call('SADD', p .. 'L:{' .. id .. '}', n)
+    redis.call('SETBIT', p .. 'carriers:' .. n, c, 1)
   end
 end
 return 1

@@ -1,0 +1,11 @@
+-- Create a customer, unless its id is taken, and give it the next customer number.
+-- KEYS[1] customer hash, KEYS[2] zset of customer ids, KEYS[3] customer-seq
+-- ARGV[1] key prefix, ARGV[2] id, ARGV[3..] field, value, ...
+-- Returns 'ok' or 'id'.
+if redis.call('EXISTS', KEYS[1]) == 1 then return 'id' end
+local n = redis.call('INCR', KEYS[3])
+redis.call('HSET', KEYS[1], 'n', n, unpack(ARGV, 3))
+-- Numbers map back to ids in hashes of 128, small enough to stay listpacks.
+redis.call('HSET', ARGV[1] .. 'customer-ids:' .. math.floor(n / 128), n, ARGV[2])
+redis.call('ZADD', KEYS[2], 0, ARGV[2])
+return 'ok'

@@ -1,0 +1,39 @@
+"""Small pieces the Redis store is made of: error translation and hash records."""
+
+from contextlib import contextmanager
+
+import redis
+from redis.exceptions import OutOfMemoryError, ReadOnlyError
+
+from .errors import StoreUnavailable
+
+#: Replies that mean "not now" rather than "wrong": no connection, a timeout,
+#: a replica or a loading server, a full or failing disk, or full memory.
+UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError, ReadOnlyError, OutOfMemoryError)
+UNAVAILABLE_REPLIES = ("MISCONF", "MASTERDOWN", "LOADING", "TRYAGAIN", "CLUSTERDOWN")
+
+
+@contextmanager
+def availability():
+    """Turn Redis being down, hung or unable to write into StoreUnavailable."""
+    try:
+        yield
+    except UNAVAILABLE as err:
+        raise StoreUnavailable(err) from err
+    except redis.ResponseError as err:
+        if str(err).startswith(UNAVAILABLE_REPLIES):
+            raise StoreUnavailable(err) from err
+        raise
+
+
+def record(stored, fields):
+    """A record from a hash: HGETALL's dict, or the flat [field, value, ...] list
+    that a script gets. Absent fields are null; bookkeeping fields are left out."""
+    if isinstance(stored, list):
+        stored = dict(zip(stored[::2], stored[1::2]))
+    return {field: stored.get(field) for field in fields}
+
+
+def pairs(fields):
+    """HSET arguments for the non-null fields."""
+    return [part for field, value in fields.items() if value is not None for part in (field, value)]
