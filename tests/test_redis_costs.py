@@ -1,0 +1,152 @@
+"""What each request costs Redis, on a real redis-server: round trips, memory per
+attachment, and work that must not grow with the data. No timings: counts and bytes."""
+
+import random
+import uuid
+
+import pytest
+import redis
+
+from app import create_app
+from store import RedisStore
+from store.redis_store import DETACH_BATCH
+
+from .conftest import API_TOKENS, auth
+
+
+class RoundTrips:
+    """Counts what redis-py sends: one packed send is one round trip."""
+
+    def __init__(self, monkeypatch):
+        self.count = 0
+        original = redis.connection.AbstractConnection.send_packed_command
+
+        def counted(connection, *args, **kwargs):
+            self.count += 1
+            return original(connection, *args, **kwargs)
+
+        monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counted)
+
+
+@pytest.fixture
+def live(real_redis):
+    store = RedisStore(real_redis, "cost:")
+    client = create_app({"API_TOKENS": API_TOKENS, "STORE": store}).test_client()
+    for i in range(10):
+        store.create_label({"id": f"l{i}", "name": f"L{i}"})
+    customer = store.create_customer({"name": "Ada"})["id"]
+    return client, store, customer
+
+
+@pytest.mark.parametrize(
+    "method, body",
+    [("get", None), ("post", {"labels": ["l1", "l2", "l2"]}), ("delete", {"labels": ["l1", "nope"]})],
+)
+def test_customer_labels_requests_make_one_round_trip(live, monkeypatch, method, body):
+    client, _, customer = live
+    url = f"/customers/customers/{customer}/labels"
+    getattr(client, method)(url, json=body, headers=auth("editor"))  # the script is loaded now
+    trips = RoundTrips(monkeypatch)
+    for _ in range(5):
+        assert getattr(client, method)(url, json=body, headers=auth("editor")).status_code == 200
+    assert trips.count == 5
+
+
+def test_errors_cost_one_round_trip_too(live, monkeypatch):
+    client, _, customer = live
+    url = f"/customers/customers/{customer}/labels"
+    client.post(url, json={"labels": ["l1"]}, headers=auth("editor"))
+    trips = RoundTrips(monkeypatch)
+    assert client.post(url, json={"labels": ["l1", "ghost"]}, headers=auth("editor")).status_code == 422
+    assert client.get(f"/customers/customers/{uuid.uuid4()}/labels", headers=auth("reader")).status_code == 404
+    assert trips.count == 2
+
+
+def inner_commands(real_redis):
+    """Commands Redis has run so far, scripts' inner ones included."""
+    return sum(stat["calls"] for stat in real_redis.info("commandstats").values())
+
+
+def test_attach_work_grows_with_the_request_not_the_catalogue(real_redis):
+    work = []
+    for catalogue in (200, 2000):
+        store = RedisStore(real_redis, f"cat{catalogue}:")
+        for i in range(catalogue):
+            store.create_label({"id": f"l{i}", "name": f"L{i}"})
+        customer = store.create_customer({"name": "Ada"})["id"]
+        wanted = [f"l{i}" for i in range(0, 200, 2)]  # 100 labels
+        store.attach(customer, wanted[:1])  # load the script
+        before = inner_commands(real_redis)
+        store.attach(customer, wanted)
+        work.append(inner_commands(real_redis) - before)
+    assert work[0] == work[1]
+
+
+def test_get_work_does_not_grow_with_the_customers(real_redis):
+    work = []
+    for customers in (10, 2000):
+        store = RedisStore(real_redis, f"cust{customers}:")
+        for i in range(5):
+            store.create_label({"id": f"l{i}", "name": f"L{i}"})
+        ids = [store.create_customer({"name": f"c{i}"})["id"] for i in range(customers)]
+        store.attach(ids[-1], [f"l{i}" for i in range(5)])
+        store.customer_labels(ids[-1])
+        before = inner_commands(real_redis)
+        store.customer_labels(ids[-1])
+        work.append(inner_commands(real_redis) - before)
+    assert work[0] == work[1]
+
+
+def test_memory_per_attachment_is_at_most_50_bytes(real_redis):
+    """Growth of used_memory while 10,000 existing customers each get 5 of 50 labels."""
+    store = RedisStore(real_redis, "mem:")
+    for i in range(50):
+        store.create_label({"id": f"label-{i}", "name": f"Label {i}"})
+    customers = [str(uuid.uuid4()) for _ in range(10_000)]
+    for customer in customers:
+        store.create_customer({"id": customer, "name": "Customer", "email": "c@example.com"})
+    rng = random.Random(5)
+    before = real_redis.info("memory")["used_memory"]
+    for customer in customers:
+        store.attach(customer, [f"label-{i}" for i in rng.sample(range(50), 5)])
+    grown = real_redis.info("memory")["used_memory"] - before
+    per_attachment = grown / (len(customers) * 5)
+    assert per_attachment <= 50, f"{per_attachment:.1f} bytes per attachment"
+    # And the lookup back still works, page by page.
+    carriers = store.label_customers("label-7", 200)
+    assert len(carriers.items) == 200 and carriers.next_after
+
+
+def test_deleting_a_widely_carried_label_runs_in_short_scripts(real_redis):
+    store = RedisStore(real_redis, "del:")
+    store.create_label({"id": "wide", "name": "Wide"})
+    store.create_label({"id": "kept", "name": "Kept"})
+    customers = [store.create_customer({"name": f"c{i}"})["id"] for i in range(5000)]
+    for customer in customers:
+        store.attach(customer, ["wide", "kept"])
+    real_redis.config_set("slowlog-log-slower-than", 50_000)  # 50 ms, in microseconds
+    real_redis.slowlog_reset()
+    before = real_redis.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0)
+    store.delete_label("wide")
+    scripts = real_redis.info("commandstats")["cmdstat_evalsha"]["calls"] - before
+    assert scripts >= len(customers) // DETACH_BATCH  # many short scripts, not one long one
+    assert real_redis.slowlog_get() == []
+    assert not real_redis.exists("del:carriers:1") and not real_redis.smembers("del:label-gc")
+    for customer in customers[::250]:
+        assert [label["id"] for label in store.customer_labels(customer)] == ["kept"]
+        assert real_redis.smembers(f"del:L:{{{customer}}}") == {"2"}
+
+
+def test_an_unfinished_label_delete_is_finished_by_the_next(real_redis):
+    store = RedisStore(real_redis, "gc:")
+    for name in ("a", "b", "c"):
+        store.create_label({"id": name, "name": name})
+    customer = store.create_customer({"name": "Ada"})["id"]
+    store.attach(customer, ["a", "c"])
+    # As if a process stopped after the first step of deleting "a".
+    store._run("delete_label", [store._label_key("a"), *map(store._key, ("label-names", "labels", "label-ids", "label-gc"))], ["a"])
+    assert [label["id"] for label in store.customer_labels(customer)] == ["c"]  # already invisible
+    assert real_redis.smembers("gc:label-gc") == {"1"}
+    store.delete_label("b")
+    assert real_redis.smembers("gc:label-gc") == set()
+    assert real_redis.smembers(f"gc:L:{{{customer}}}") == {"3"}
