@@ -1,6 +1,6 @@
 """The Customer Labels endpoints: get, attach and detach a customer's labels."""
 
-from flask import Blueprint
+from flask import Blueprint, current_app
 
 from auth import auth
 from store import get_store
@@ -13,7 +13,7 @@ bp = Blueprint("customer_labels", __name__, url_prefix="/customers/customers/<ra
 @bp.get("")
 @auth.login_required(role="reader")
 def get_customer_labels(raw_id):
-    return {"data": get_store().customer_labels(customer_id(raw_id))}
+    return _json(get_store().labels_json(customer_id(raw_id)))
 
 
 @bp.post("")
@@ -33,4 +33,9 @@ def _change(raw_id, change):
     ident = customer_id(raw_id)
     store = get_store()
     body = json_body("customer-labels-change", owner=lambda: store.get_customer(ident))
-    return {"data": getattr(store, change)(ident, body["labels"])}
+    return _json(store.labels_json(ident, change, body["labels"]))
+
+
+def _json(text):
+    # The store gives the body as JSON text already: no decoding and encoding it again.
+    return current_app.response_class(text, mimetype="application/json")

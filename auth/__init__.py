@@ -4,9 +4,10 @@ Routes declare ``@auth.login_required(role=...)``; Flask-HTTPAuth answers 401
 (no or unknown token) and 403 (role too low) before the view runs.
 """
 
-from flask import current_app, g
+from flask import current_app, request
 from flask_httpauth import HTTPTokenAuth
 
+from logs import ROLE
 from problems import DETAILS, problem
 from settings import MIN_TOKEN_LENGTH, ConfigError
 
@@ -43,7 +44,8 @@ def get_tokens():
 @auth.verify_token
 def verify_token(token):
     caller = get_tokens().find(token)
-    g.caller = caller  # for the request's log line, 403s included
+    if caller is not None:
+        request.environ[ROLE] = caller.role  # for the request's log line, 403s included
     return caller
 
 

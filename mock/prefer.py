@@ -61,7 +61,10 @@ def init_app(app):
 
     @app.before_request
     def apply_preferences():
-        if request.method == "OPTIONS" or request.path.startswith(UNTOUCHED):
+        environ = request.environ
+        if ("HTTP_PREFER" not in environ and not latency) or environ["REQUEST_METHOD"] == "OPTIONS":
+            return None
+        if request.path.startswith(UNTOUCHED):
             return None
         prefs = preferences(request.headers.getlist("Prefer"))
         code, delay = _wanted(prefs)

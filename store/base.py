@@ -5,6 +5,8 @@ atomic, so that no other request ever sees a half-made change.
 """
 
 import abc
+import contextlib
+import json
 import uuid
 from collections import namedtuple
 from datetime import datetime, timezone
@@ -66,6 +68,17 @@ def customer_record(fields, now):
         "createdAt": fields.get("createdAt", now),
         "updatedAt": fields.get("updatedAt", now),
     }
+
+
+@contextlib.contextmanager
+def _positions(label_ids):
+    """On UnknownLabels, name every place in the request that holds an unknown id."""
+    try:
+        yield
+    except UnknownLabels as err:
+        unknown = set(err.label_ids)
+        err.positions = [i for i, label_id in enumerate(label_ids) if label_id in unknown]
+        raise
 
 
 class Store(abc.ABC):
@@ -147,17 +160,27 @@ class Store(abc.ABC):
 
     def attach(self, customer_id, label_ids):
         """Attach existing labels, all or none; returns the customer's labels after."""
-        try:
+        with _positions(label_ids):
             return sort_labels(self._attach(customer_id, unique(label_ids)))
-        except UnknownLabels as err:
-            # Name every place in the request that holds an unknown id.
-            unknown = set(err.label_ids)
-            err.positions = [i for i, label_id in enumerate(label_ids) if label_id in unknown]
-            raise
 
     def detach(self, customer_id, label_ids):
         """Detach labels; ids not attached, or naming no label, are ignored."""
         return sort_labels(self._detach(customer_id, unique(label_ids)))
+
+    def labels_json(self, customer_id, change="get", label_ids=()):
+        """The customer's labels after ``change`` ("get", "attach" or "detach"), as
+        the API's JSON body ``{"data": [...]}``: the same as the list methods above,
+        for the hot path, where a backend may build the text itself."""
+        with _positions(label_ids):
+            return self._labels_json(customer_id, change, unique(label_ids))
+
+    def _labels_json(self, customer_id, change, label_ids):
+        """The labels JSON; a backend that can build it more cheaply overrides this."""
+        if change == "get":
+            labels = self._customer_labels(customer_id)
+        else:
+            labels = getattr(self, f"_{change}")(customer_id, label_ids)
+        return json.dumps({"data": sort_labels(labels)})
 
     # -- the whole state, for fixtures and snapshots -------------------------
 

@@ -3,6 +3,7 @@
 The key layout, and why it is so (memory), is in store/README.md.
 """
 
+import json
 import re
 from importlib import resources
 
@@ -155,25 +156,25 @@ class RedisStore(Store):
 
     # -- a customer's labels -------------------------------------------------------
 
-    def _labels_script(self, customer_id, mode, label_ids):
+    def _labels_json(self, customer_id, change, label_ids):
         keys = [self._customer_key(customer_id), self._attached_key(customer_id)]
-        status, *rest = self._run("customer_labels", keys, [self._p, mode, LABEL_CAP, *label_ids])
+        status, *rest = self._run("customer_labels", keys, [self._p, change, LABEL_CAP, *label_ids])
         if status == "missing":
             raise NotFound("customer", customer_id)
         if status == "unknown":
             raise UnknownLabels(rest[0])
         if status == "cap":
             raise TooManyLabels(LABEL_CAP, rest[0], rest[1])
-        return [record(flat, LABEL_FIELDS) for flat in rest]
+        return rest[0]
 
     def _customer_labels(self, customer_id):
-        return self._labels_script(customer_id, "get", [])
+        return json.loads(self._labels_json(customer_id, "get", []))["data"]
 
     def _attach(self, customer_id, label_ids):
-        return self._labels_script(customer_id, "attach", label_ids)
+        return json.loads(self._labels_json(customer_id, "attach", label_ids))["data"]
 
     def _detach(self, customer_id, label_ids):
-        return self._labels_script(customer_id, "detach", label_ids)
+        return json.loads(self._labels_json(customer_id, "detach", label_ids))["data"]
 
     # -- the whole state ---------------------------------------------------------------
 

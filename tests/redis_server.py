@@ -9,6 +9,7 @@ import subprocess
 import time
 
 import pytest
+import redis
 
 
 def require_redis_server():
@@ -37,6 +38,9 @@ class RedisServer:
     @property
     def url(self):
         return f"redis://127.0.0.1:{self.port}/0"
+
+    def client(self):
+        return redis.Redis(port=self.port, decode_responses=True)
 
     def start(self):
         self.process = subprocess.Popen(

@@ -4,7 +4,8 @@
 -- KEYS[1] customer hash, KEYS[2] the customer's label set (label numbers)
 -- ARGV[1] key prefix, ARGV[2] 'get', 'attach' or 'detach', ARGV[3] label cap,
 -- ARGV[4..] distinct label ids
--- Returns {'ok', label fields, ...}, {'missing'}, {'unknown', {ids}} or {'cap', attached, adding}.
+-- Returns {'ok', the labels as JSON: {"data": [label, ...]}}, {'missing'}, {'unknown', {ids}}
+-- or {'cap', attached, adding}.
 local p, mode = ARGV[1], ARGV[2]
 local c = redis.call('HGET', KEYS[1], 'n')
 if not c then return {'missing'} end
@@ -32,11 +33,32 @@ if mode ~= 'get' then
     end
   end
 end
-local out = {'ok'}
-for _, n in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+-- The answer, as the API's JSON body: built here, so that nothing needs to
+-- decode and encode it again on the way out. Sorted by name key, then id.
+local labels = {}
+local numbers = redis.call('SMEMBERS', KEYS[2])
+if #numbers > 0 then
   -- A label being deleted is gone from label-ids at once, though its number
   -- may linger here until its carriers are detached: it is not shown.
-  local id = redis.call('HGET', p .. 'label-ids', n)
-  if id then out[#out + 1] = redis.call('HGETALL', p .. 'label:' .. id) end
+  for _, id in ipairs(redis.call('HMGET', p .. 'label-ids', unpack(numbers))) do
+    if id then
+      labels[#labels + 1] = redis.call('HMGET', p .. 'label:' .. id,
+        'key', 'id', 'name', 'color', 'description', 'createdAt', 'updatedAt')
+    end
+  end
 end
-return out
+table.sort(labels, function(a, b)
+  if a[1] == b[1] then return a[2] < b[2] end
+  return a[1] < b[1]
+end)
+local names = {'id', 'name', 'color', 'description', 'createdAt', 'updatedAt'}
+local objects = {}
+for i, label in ipairs(labels) do
+  local fields = {}
+  for j, name in ipairs(names) do
+    local value = label[j + 1]
+    fields[j] = '"' .. name .. '":' .. (value and cjson.encode(value) or 'null')
+  end
+  objects[i] = '{' .. table.concat(fields, ',') .. '}'
+end
+return {'ok', '{"data":[' .. table.concat(objects, ',') .. ']}'}

@@ -1,0 +1,60 @@
+"""The benchmark's table and chart."""
+
+import json
+import platform
+from datetime import date
+
+
+def machine():
+    import os
+
+    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def table(rows):
+    """A Markdown table of the throughput runs."""
+    lines = [
+        "| endpoint | store | req/s | p50 ms | p99 ms | baseline req/s | ratio | target |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['endpoint']} | {row['store']} | {row['rps']:,.0f} | {row['p50']:.2f} | {row['p99']:.2f} "
+            f"| {row['baseline_rps']:,.0f} | {row['ratio']:.2f} | ≥ {row['target']:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def chart(rows, path):
+    """Throughput and p99 latency per endpoint and store, service beside baseline."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [f"{row['endpoint']}\n({row['store']})" for row in rows]
+    x = range(len(rows))
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(9, 7), sharex=True)
+    width = 0.38
+    top.bar([i - width / 2 for i in x], [r["baseline_rps"] for r in rows], width, label="bare baseline", color="#9e9e9e")
+    top.bar([i + width / 2 for i in x], [r["rps"] for r in rows], width, label="Customer Labels", color="#1976d2")
+    top.set_ylabel("requests / s")
+    top.legend()
+    top.set_title(f"Throughput and latency, wrk 2 threads × 32 connections ({date.today()})")
+    bottom.bar([i - width / 2 for i in x], [r["baseline_p99"] for r in rows], width, color="#9e9e9e")
+    bottom.bar([i + width / 2 for i in x], [r["p99"] for r in rows], width, color="#1976d2")
+    bottom.set_ylabel("p99 latency, ms")
+    bottom.set_xticks(list(x), names)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def write(out, rows, memory, scale, mode):
+    out.mkdir(parents=True, exist_ok=True)
+    chart(rows, out / "chart.png")
+    (out / "results.json").write_text(json.dumps({"rows": rows, "memory": memory, "scale": scale}, indent=2))
+    text = [f"Measured {date.today()} on {machine()}, {mode} mode.", "", table(rows), ""]
+    text += [f"- {line}" for line in memory + scale]
+    (out / "results.md").write_text("\n".join(text) + "\n")
+    return "\n".join(text)

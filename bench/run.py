@@ -1,0 +1,106 @@
+"""The benchmark: the service against the bare stack, side by side in one run.
+
+    python bench/run.py            # full: what the README quotes (about 10 minutes)
+    python bench/run.py --quick    # a smoke run, under 2 minutes (CI runs it; it asserts nothing)
+
+It starts its own redis-server, the service under gunicorn (Redis and in-memory
+stores) and the bare baselines of bench/baseline.py under the same gunicorn
+settings, drives each with wrk, and writes a table, results.json and chart.png
+to --out (default bench/results for a full run, bench/out for a quick one).
+"""
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import data, load, report, scale  # noqa: E402
+from bench.services import API_TOKENS, TOKEN, redis_server, serving  # noqa: E402
+
+SAMPLE = 1000  # customers the throughput runs spread their requests over
+FIVE = data.LABELS[:5]  # the labels those customers carry
+#: (endpoint, store, wrk script, service path, baseline path, target ratio)
+RUNS = (
+    ("GET labels", "memory", "get.lua", "/customers/customers/{id}/labels", "/dict/{id}", 0.8),
+    ("GET labels", "redis", "get.lua", "/customers/customers/{id}/labels", "/smembers/{id}", 0.8),
+    ("POST attach", "redis", "post.lua", "/customers/customers/{id}/labels", "/sadd/{id}", 0.8),
+)
+
+
+def seed_file(directory, ids):
+    """A fixture with the sample, for the in-memory store."""
+    fixture = {
+        "labels": [{"id": label, "name": label} for label in data.LABELS],
+        "customers": [{"id": cid, "name": "Customer", "labels": FIVE} for cid in ids],
+    }
+    path = Path(directory) / "seed.json"
+    path.write_text(json.dumps(fixture))
+    return path
+
+
+def throughput(server, seconds, rounds, directory):
+    client = server.client()
+    store, ids = data.fill(client, "cl:", SAMPLE, per_customer=0)
+    data.attach(store, ids, FIVE, 5)
+    with client.pipeline(transaction=False) as pipe:
+        for cid in ids:
+            pipe.sadd(f"bare:{cid}", *FIVE)
+        pipe.execute()
+    ids_file = Path(directory) / "ids.txt"
+    ids_file.write_text("\n".join(ids) + "\n")
+    body = json.dumps({"labels": FIVE})
+    with serving("app:app", API_TOKENS=API_TOKENS, REDIS_URL=server.url) as on_redis, \
+            serving("app:app", API_TOKENS=API_TOKENS, MOCK_MODE="1", SEED_FILE=str(seed_file(directory, ids))) as in_memory, \
+            serving("bench.baseline:app", BENCH_REDIS_URL=server.url) as bare:
+        urls = {"redis": on_redis, "memory": in_memory}
+        results = {}
+        for round_ in range(rounds):
+            for endpoint, store_kind, script, path, bare_path, target in RUNS:
+                extra = [body] if script == "post.lua" else []
+                if round_ == 0:  # warm up both
+                    load.run(bare, script, [TOKEN, ids_file, bare_path, *extra], 1)
+                    load.run(urls[store_kind], script, [TOKEN, ids_file, path, *extra], 1)
+                base = load.run(bare, script, [TOKEN, ids_file, bare_path, *extra], seconds)
+                mine = load.run(urls[store_kind], script, [TOKEN, ids_file, path, *extra], seconds)
+                results.setdefault((endpoint, store_kind, target), []).append((mine, base))
+    rows = []
+    for (endpoint, store_kind, target), pairs in results.items():
+        # The median round, by ratio, reported whole.
+        mine, base = sorted(pairs, key=lambda pair: pair[0].rps / pair[1].rps)[len(pairs) // 2]
+        rows.append({
+            "endpoint": endpoint, "store": store_kind, "rps": mine.rps, "p50": mine.p50, "p99": mine.p99,
+            "baseline_rps": base.rps, "baseline_p99": base.p99, "ratio": mine.rps / base.rps, "target": target,
+        })
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a smoke run, under 2 minutes")
+    parser.add_argument("--out", type=Path, help="where to write results.md, results.json and chart.png")
+    args = parser.parse_args()
+    mode = "quick" if args.quick else "full"
+    out = args.out or Path(__file__).resolve().parent / ("out" if args.quick else "results")
+    load.ensure_wrk()
+    seconds, rounds = (2, 1) if args.quick else (15, 3)
+    with tempfile.TemporaryDirectory() as directory, redis_server() as server:
+        print(f"throughput: wrk, {seconds} s a run, {rounds} round(s)", flush=True)
+        rows = throughput(server, seconds, rounds, directory)
+        print(report.table(rows), flush=True)
+        customers = 10_000 if args.quick else 100_000
+        service_bytes, plain_bytes = data.memory_per_attachment(server.client(), customers)
+        memory = [
+            f"memory: {service_bytes:.1f} bytes per attachment (target ≤ 50), against {plain_bytes:.1f} "
+            f"for plain sets of ids both ways; {customers:,} existing customers given 5 of 50 labels"
+        ]
+        print(memory[0], flush=True)
+        scale_lines = scale.run(server, directory, quick=args.quick)
+    print(report.write(out, rows, memory, scale_lines, mode))
+    print(f"written to {out}")
+
+
+if __name__ == "__main__":
+    main()

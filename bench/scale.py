@@ -1,0 +1,107 @@
+"""Scale: GET latency as customers grow, attach cost as the catalogue grows, and
+deleting a label that very many customers carry while requests go on."""
+
+import json
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+from bench import data, load
+from bench.services import API_TOKENS, TOKEN, serving
+
+
+def _latency(url, ids_file, seconds):
+    """p50 and p99 of GETs on the sample, at a light load (4 connections)."""
+    result = load.run(url, "get.lua", [TOKEN, ids_file, "/customers/customers/{id}/labels"], seconds, 4, 1)
+    return result.p50, result.p99
+
+
+def get_latency(server, directory, small, large, seconds):
+    client = server.client()
+    client.flushall()
+    store, ids = data.fill(client, "cl:", small)
+    ids_file = Path(directory) / "scale-ids.txt"
+    ids_file.write_text("\n".join(ids[:1000]) + "\n")
+    with serving("app:app", API_TOKENS=API_TOKENS, REDIS_URL=server.url) as url:
+        _latency(url, ids_file, 1)
+        before = _latency(url, ids_file, seconds)
+        extra = data.fill(client, "cl:", large - small, labels=[], per_customer=0, seed=10**7)[1]
+        data.attach(store, extra, data.LABELS, 5, seed=2)
+        _latency(url, ids_file, 1)
+        after = _latency(url, ids_file, seconds)
+    return (
+        f"GET latency with {large:,} customers: p50 {after[0]:.2f} ms, p99 {after[1]:.2f} ms; with {small:,}: "
+        f"p50 {before[0]:.2f} ms, p99 {before[1]:.2f} ms; p50 ratio {after[0] / before[0]:.2f} (target ≤ 1.10)"
+    )
+
+
+def attach_cost(server, directory, catalogues, seconds):
+    client = server.client()
+    results = []
+    for catalogue in catalogues:
+        client.flushall()
+        labels = [f"label-{i}" for i in range(catalogue)]
+        store, ids = data.fill(client, "cl:", 100, labels=labels, per_customer=0)
+        ids_file = Path(directory) / "attach-ids.txt"
+        ids_file.write_text("\n".join(ids) + "\n")
+        chosen = json.dumps(labels[: catalogue : catalogue // 100][:100])
+        with serving("app:app", API_TOKENS=API_TOKENS, REDIS_URL=server.url) as url:
+            load.run(url, "attach100.lua", [TOKEN, ids_file, chosen], 1, 4, 1)
+            result = load.run(url, "attach100.lua", [TOKEN, ids_file, chosen], seconds, 4, 1)
+        results.append((catalogue, result.p50))
+    (small, fast), (big, slow) = results
+    return (
+        f"attach 100 labels (alternating with detach): p50 {fast:.2f} ms with {small:,} labels, "
+        f"{slow:.2f} ms with {big:,} (ratio {slow / fast:.2f}: linear in the request, not the catalogue)"
+    )
+
+
+def delete_wide_label(server, directory, carriers):
+    client = server.client()
+    client.flushall()
+    store, ids = data.fill(client, "cl:", carriers, labels=data.LABELS, per_customer=4)
+    data.attach(store, ids, ["label-49"], 1, seed=3)  # the wide label, on every customer
+    ids_file = Path(directory) / "delete-ids.txt"
+    ids_file.write_text("\n".join(ids[:1000]) + "\n")
+    client.config_set("slowlog-log-slower-than", 0)
+    client.config_set("slowlog-max-len", 1_000_000)
+    with serving("app:app", API_TOKENS=API_TOKENS, REDIS_URL=server.url) as url:
+        load.run(url, "get.lua", [TOKEN, ids_file, "/customers/customers/{id}/labels"], 1, 4, 1)
+        client.slowlog_reset()
+        during = {}
+        meanwhile = threading.Thread(target=lambda: during.update(
+            result=load.run(url, "get.lua", [TOKEN, ids_file, "/customers/customers/{id}/labels"], 6, 4, 1)
+        ))
+        meanwhile.start()
+        time.sleep(1)
+        request = urllib.request.Request(
+            f"{url}/labels/labels/label-49", method="DELETE", headers={"Authorization": f"Bearer {TOKEN}"}
+        )
+        started = time.monotonic()
+        with urllib.request.urlopen(request, timeout=300) as response:
+            assert response.status == 204
+        took = time.monotonic() - started
+        meanwhile.join()
+    slowest = max(client.slowlog_get(1_000_000), key=lambda entry: entry["duration"])
+    client.config_set("slowlog-log-slower-than", 10_000)
+    command = slowest["command"].split()[0] if isinstance(slowest["command"], str) else slowest["command"]
+    return (
+        f"deleting a label {carriers:,} customers carry: {took:.2f} s; the longest single command (SLOWLOG) "
+        f"{slowest['duration'] / 1000:.1f} ms ({command}; target ≤ 50 ms); GET p99 meanwhile "
+        f"{during['result'].p99:.1f} ms (target < 100 ms)"
+    )
+
+
+def run(server, directory, quick):
+    if quick:
+        return [
+            get_latency(server, directory, 1000, 20_000, 2),
+            attach_cost(server, directory, (200, 2000), 2),
+            delete_wide_label(server, directory, 10_000),
+        ]
+    return [
+        get_latency(server, directory, 1000, 1_000_000, 10),
+        attach_cost(server, directory, (200, 10_000), 10),
+        delete_wide_label(server, directory, 100_000),
+    ]
