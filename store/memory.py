@@ -5,6 +5,7 @@ Records are copied on the way in and out, so no caller shares our state.
 """
 
 import bisect
+import json
 import threading
 
 from .base import LABEL_CAP, Page, Store, name_key
@@ -48,6 +49,7 @@ class MemoryStore(Store):
 
     def _empty(self):
         self._labels = {}  # label id -> label
+        self._cards = {}  # label id -> (name key, the label as JSON), for answers
         self._label_ids = SortedIds()
         self._names = {}  # name key -> label id
         self._customers = {}  # customer id -> customer, oldest first
@@ -70,6 +72,7 @@ class MemoryStore(Store):
             if key in self._names:
                 raise Conflict("name", label["name"])
             self._labels[label["id"]] = dict(label)
+            self._cards[label["id"]] = (key, json.dumps(label))
             self._names[key] = label["id"]
             self._label_ids.add(label["id"])
             self._carriers[label["id"]] = SortedIds()
@@ -90,6 +93,7 @@ class MemoryStore(Store):
                 del self._names[name_key(label["name"])]
                 self._names[new_key] = label_id
             label.update(changes)
+            self._cards[label_id] = (name_key(label["name"]), json.dumps(label))
             return dict(label)
 
     def _delete_label(self, label_id):
@@ -97,6 +101,7 @@ class MemoryStore(Store):
             label = self._labels.pop(label_id, None)
             if label is None:
                 return False
+            del self._cards[label_id]
             del self._names[name_key(label["name"])]
             self._label_ids.discard(label_id)
             for number in self._carriers.pop(label_id):
@@ -173,7 +178,25 @@ class MemoryStore(Store):
 
     def _attach(self, customer_id, label_ids):
         with self._lock:
-            attached = self._labels_of(customer_id)
+            self._change(customer_id, "attach", label_ids)
+            return self._customer_labels(customer_id)
+
+    def _detach(self, customer_id, label_ids):
+        with self._lock:
+            self._change(customer_id, "detach", label_ids)
+            return self._customer_labels(customer_id)
+
+    def _labels_json(self, customer_id, change, label_ids):
+        # Each label's JSON is kept ready (see _card): the answer is a join.
+        with self._lock:
+            self._change(customer_id, change, label_ids)
+            cards = sorted(self._cards[i] for i in self._labels_of(customer_id))
+            return '{"data": [' + ", ".join(text for _, text in cards) + "]}"
+
+    def _change(self, customer_id, change, label_ids):
+        """Attach or detach (or, for "get", only check the customer exists)."""
+        attached = self._labels_of(customer_id)
+        if change == "attach":
             unknown = [i for i in label_ids if i not in self._labels]
             if unknown:
                 raise UnknownLabels(unknown)
@@ -183,16 +206,11 @@ class MemoryStore(Store):
             for label_id in new:
                 attached.add(label_id)
                 self._carriers[label_id].add(self._numbers[customer_id])
-            return self._customer_labels(customer_id)
-
-    def _detach(self, customer_id, label_ids):
-        with self._lock:
-            attached = self._labels_of(customer_id)
+        elif change == "detach":
             for label_id in label_ids:
                 if label_id in attached:
                     attached.discard(label_id)
                     self._carriers[label_id].discard(self._numbers[customer_id])
-            return self._customer_labels(customer_id)
 
     # -- the whole state -------------------------------------------------------------
 

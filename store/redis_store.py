@@ -11,7 +11,7 @@ import redis
 
 from .base import LABEL_CAP, Page, Store
 from .errors import Conflict, NotFound, TooManyLabels, UnknownLabels
-from .redis_support import availability, pairs, record
+from .redis_support import availability, card, pairs, record
 
 SCRIPTS = (
     "create_label",
@@ -76,8 +76,11 @@ class RedisStore(Store):
     # -- labels ----------------------------------------------------------------
 
     def _create_label(self, label, key):
-        keys = [self._label_key(label["id"]), *map(self._key, ("labels", "label-names", "label-ids", "label-seq"))]
-        taken = self._run("create_label", keys, [label["id"], key, *pairs(label)])
+        keys = [
+            self._label_key(label["id"]),
+            *map(self._key, ("labels", "label-names", "label-ids", "label-seq", "label-cards")),
+        ]
+        taken = self._run("create_label", keys, [label["id"], key, card(label, key), *pairs(label)])
         if taken != "ok":
             raise Conflict(taken, label[taken])
 
@@ -86,7 +89,7 @@ class RedisStore(Store):
         return record(flat, LABEL_FIELDS) if flat else None
 
     def _update_label(self, label_id, changes, new_key):
-        keys = [self._label_key(label_id), self._key("label-names")]
+        keys = [self._label_key(label_id), self._key("label-names"), self._key("label-cards")]
         return record(self._update(keys, label_id, changes, new_key, "label"), LABEL_FIELDS)
 
     def _update(self, keys, ident, changes, new_key, kind):
@@ -100,18 +103,29 @@ class RedisStore(Store):
         return rest[0]
 
     def _delete_label(self, label_id):
-        keys = [self._label_key(label_id), *map(self._key, ("label-names", "labels", "label-ids", "label-gc"))]
-        number = self._run("delete_label", keys, [label_id])
-        # Detach it everywhere: this label, and any whose detaching a stopped
-        # process left unfinished. Nobody sees them any more meanwhile.
+        deleted = self._drop_label(label_id)
+        self._detach_dropped_labels()
+        return deleted
+
+    def _drop_label(self, label_id):
+        """The first step: out of the catalogue, so nothing can see or attach it."""
+        keys = [
+            self._label_key(label_id),
+            *map(self._key, ("label-names", "labels", "label-ids", "label-gc", "label-cards")),
+        ]
+        return self._run("delete_label", keys, [label_id]) != 0
+
+    def _detach_dropped_labels(self):
+        """The second: detach dropped labels from their carriers, a batch a script.
+
+        This finishes any label whose detaching a stopped process left undone too.
+        """
         with availability():
             pending = self._redis.smembers(self._key("label-gc"))
         for n in pending:
-            while not self._run(
-                "detach_carriers", [self._key(f"carriers:{n}"), self._key("label-gc")], [self._p, n, DETACH_BATCH]
-            ):
+            keys = [self._key(f"carriers:{n}"), self._key("label-gc")]
+            while not self._run("detach_carriers", keys, [self._p, n, DETACH_BATCH]):
                 pass
-        return number != 0
 
     def _page(self, keys, limit, after, head, tail, fields):
         start = "(" + after if after is not None else "-"
@@ -190,7 +204,7 @@ class RedisStore(Store):
         args = [self._p, glob, mode, len(labels)]
         for label, key in labels:
             fields = pairs(label)
-            args += [label["id"], key, len(fields) // 2, *fields]
+            args += [label["id"], key, card(label, key), len(fields) // 2, *fields]
         args.append(len(customers))
         for customer, label_ids in customers:
             fields = pairs(customer)

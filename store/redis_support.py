@@ -1,5 +1,6 @@
 """Small pieces the Redis store is made of: error translation and hash records."""
 
+import json
 from contextlib import contextmanager
 
 import redis
@@ -37,3 +38,9 @@ def record(stored, fields):
 def pairs(fields):
     """HSET arguments for the non-null fields."""
     return [part for field, value in fields.items() if value is not None for part in (field, value)]
+
+
+def card(label, name_key):
+    """What the customer-labels script joins its answers from: the name key it
+    sorts by, length first, then the label as JSON."""
+    return f"{len(name_key.encode())}:{name_key}{json.dumps(label)}"

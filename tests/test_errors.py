@@ -165,7 +165,7 @@ def test_unknown_method_is_a_problem_with_allow(client, world):
 
 
 class BrokenStore(MemoryStore):
-    def _customer_labels(self, customer_id):
+    def _labels_json(self, customer_id, change, label_ids):
         raise RuntimeError("secret internals")
 
 

@@ -33,32 +33,24 @@ if mode ~= 'get' then
     end
   end
 end
--- The answer, as the API's JSON body: built here, so that nothing needs to
--- decode and encode it again on the way out. Sorted by name key, then id.
-local labels = {}
+-- The answer, as the API's JSON body, joined from the labels' cards: each is
+-- "<length of the name key>:<name key><the label as JSON>", kept ready in
+-- label-cards. Names are unique by name key, so sorting by it alone is the
+-- API's order (by name case-insensitively, then id).
+local cards = {}
 local numbers = redis.call('SMEMBERS', KEYS[2])
 if #numbers > 0 then
-  -- A label being deleted is gone from label-ids at once, though its number
-  -- may linger here until its carriers are detached: it is not shown.
-  for _, id in ipairs(redis.call('HMGET', p .. 'label-ids', unpack(numbers))) do
-    if id then
-      labels[#labels + 1] = redis.call('HMGET', p .. 'label:' .. id,
-        'key', 'id', 'name', 'color', 'description', 'createdAt', 'updatedAt')
+  -- A label being deleted loses its card at once, though its number may
+  -- linger in the set until its carriers are detached: it is not shown.
+  for _, card in ipairs(redis.call('HMGET', p .. 'label-cards', unpack(numbers))) do
+    if card then
+      local colon = string.find(card, ':', 1, true)
+      local length = tonumber(string.sub(card, 1, colon - 1))
+      cards[#cards + 1] = {string.sub(card, colon + 1, colon + length), string.sub(card, colon + length + 1)}
     end
   end
 end
-table.sort(labels, function(a, b)
-  if a[1] == b[1] then return a[2] < b[2] end
-  return a[1] < b[1]
-end)
-local names = {'id', 'name', 'color', 'description', 'createdAt', 'updatedAt'}
+table.sort(cards, function(a, b) return a[1] < b[1] end)
 local objects = {}
-for i, label in ipairs(labels) do
-  local fields = {}
-  for j, name in ipairs(names) do
-    local value = label[j + 1]
-    fields[j] = '"' .. name .. '":' .. (value and cjson.encode(value) or 'null')
-  end
-  objects[i] = '{' .. table.concat(fields, ',') .. '}'
-end
-return {'ok', '{"data":[' .. table.concat(objects, ',') .. ']}'}
+for i, card in ipairs(cards) do objects[i] = card[2] end
+return {'ok', '{"data": [' .. table.concat(objects, ', ') .. ']}'}

@@ -3,7 +3,7 @@
 -- ARGV[1] key prefix, ARGV[2] the prefix as a SCAN pattern (glob characters escaped),
 -- ARGV[3] 'always'; 'once' (only if never seeded, then mark it seeded); or 'forget'
 -- (clear, and unmark),
--- then: number of labels; per label: id, name key, number of fields, field, value, ...;
+-- then: number of labels; per label: id, name key, card, number of fields, field, value, ...;
 -- then: number of customers; per customer: id, number of fields, field, value, ...,
 -- number of label ids, label id, ...
 -- Returns 1, or 0 when 'once' found it seeded already.
@@ -15,7 +15,7 @@ if mode == 'once' then
 elseif mode == 'forget' then
   redis.call('DEL', seeded)
 end
-for _, kind in ipairs({'labels', 'label-names', 'label:*', 'label-ids', 'label-seq', 'label-gc',
+for _, kind in ipairs({'labels', 'label-names', 'label:*', 'label-ids', 'label-cards', 'label-seq', 'label-gc',
                        'carriers:*', 'customers', 'customer:*', 'L:*', 'customer-ids:*', 'customer-seq'}) do
   local cursor = '0'
   repeat
@@ -38,7 +38,8 @@ local function fields(key)
 end
 local numbers = {}
 for n = 1, tonumber(take()) do
-  local id, name_key = take(), take()
+  local id, name_key, card = take(), take(), take()
+  redis.call('HSET', p .. 'label-cards', n, card)
   fields(p .. 'label:' .. id)
   redis.call('HSET', p .. 'label:' .. id, 'key', name_key, 'n', n)
   redis.call('HSET', p .. 'label-names', name_key, id)
