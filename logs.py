@@ -11,10 +11,10 @@ request, so it touches only the WSGI environ, which is much cheaper.
 
 import json
 import logging
+import os
 import re
 import sys
 import time
-import uuid
 from datetime import datetime, timezone
 
 from pythonjsonlogger.json import JsonFormatter
@@ -89,7 +89,7 @@ class RequestLog:
     def __call__(self, environ, start_response):
         started = time.perf_counter()
         incoming = environ.get("HTTP_X_REQUEST_ID", "")
-        request_id = incoming if SANE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        request_id = incoming if SANE_REQUEST_ID.fullmatch(incoming) else os.urandom(16).hex()
         environ[REQUEST_ID] = request_id
         method, path = environ.get("REQUEST_METHOD"), environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
 

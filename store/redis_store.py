@@ -78,7 +78,7 @@ class RedisStore(Store):
     def _create_label(self, label, key):
         keys = [
             self._label_key(label["id"]),
-            *map(self._key, ("labels", "label-names", "label-ids", "label-seq", "label-cards")),
+            *map(self._key, ("labels", "label-names", "label-ids", "label-seq", "label-cards", "label-numbers")),
         ]
         taken = self._run("create_label", keys, [label["id"], key, card(label, key), *pairs(label)])
         if taken != "ok":
@@ -111,7 +111,7 @@ class RedisStore(Store):
         """The first step: out of the catalogue, so nothing can see or attach it."""
         keys = [
             self._label_key(label_id),
-            *map(self._key, ("label-names", "labels", "label-ids", "label-gc", "label-cards")),
+            *map(self._key, ("label-names", "labels", "label-ids", "label-gc", "label-cards", "label-numbers")),
         ]
         return self._run("delete_label", keys, [label_id]) != 0
 

@@ -9,17 +9,21 @@
 local p, mode = ARGV[1], ARGV[2]
 local c = redis.call('HGET', KEYS[1], 'n')
 if not c then return {'missing'} end
-if mode ~= 'get' then
+if mode ~= 'get' and #ARGV >= 4 then
   local unknown, numbers = {}, {}
+  local found = redis.call('HMGET', p .. 'label-numbers', unpack(ARGV, 4))
   for i = 4, #ARGV do
-    local n = redis.call('HGET', p .. 'label:' .. ARGV[i], 'n')
+    local n = found[i - 3]
     if n then numbers[#numbers + 1] = n else unknown[#unknown + 1] = ARGV[i] end
   end
   if mode == 'attach' then
     if #unknown > 0 then return {'unknown', unknown} end
     local new = {}
-    for _, n in ipairs(numbers) do
-      if redis.call('SISMEMBER', KEYS[2], n) == 0 then new[#new + 1] = n end
+    if #numbers > 0 then
+      local present = redis.call('SMISMEMBER', KEYS[2], unpack(numbers))
+      for i, n in ipairs(numbers) do
+        if present[i] == 0 then new[#new + 1] = n end
+      end
     end
     local attached = redis.call('SCARD', KEYS[2])
     if attached + #new > tonumber(ARGV[3]) then return {'cap', attached, #new} end

@@ -15,7 +15,7 @@ if mode == 'once' then
 elseif mode == 'forget' then
   redis.call('DEL', seeded)
 end
-for _, kind in ipairs({'labels', 'label-names', 'label:*', 'label-ids', 'label-cards', 'label-seq', 'label-gc',
+for _, kind in ipairs({'labels', 'label-names', 'label:*', 'label-ids', 'label-numbers', 'label-cards', 'label-seq', 'label-gc',
                        'carriers:*', 'customers', 'customer:*', 'L:*', 'customer-ids:*', 'customer-seq'}) do
   local cursor = '0'
   repeat
@@ -44,6 +44,7 @@ for n = 1, tonumber(take()) do
   redis.call('HSET', p .. 'label:' .. id, 'key', name_key, 'n', n)
   redis.call('HSET', p .. 'label-names', name_key, id)
   redis.call('HSET', p .. 'label-ids', n, id)
+  redis.call('HSET', p .. 'label-numbers', id, n)
   redis.call('ZADD', p .. 'labels', 0, id)
   redis.call('SET', p .. 'label-seq', n)
   numbers[id] = n
