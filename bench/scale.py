@@ -85,7 +85,8 @@ def delete_wide_label(server, directory, carriers):
         meanwhile.join()
     slowest = max(client.slowlog_get(1_000_000), key=lambda entry: entry["duration"])
     client.config_set("slowlog-log-slower-than", 10_000)
-    command = slowest["command"].split()[0] if isinstance(slowest["command"], str) else slowest["command"]
+    command = slowest["command"]
+    command = (command.decode() if isinstance(command, bytes) else command).split()[0]
     return (
         f"deleting a label {carriers:,} customers carry: {took:.2f} s; the longest single command (SLOWLOG) "
         f"{slowest['duration'] / 1000:.1f} ms ({command}; target ≤ 50 ms); GET p99 meanwhile "
