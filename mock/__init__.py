@@ -10,6 +10,7 @@ MOCK_MODE=1.
 """
 
 from settings import ConfigError
+from store import namespaces_of
 from store.namespaces import NAMESPACE
 
 from . import admin, cli, docs, prefer, seed
@@ -29,7 +30,7 @@ def init_app(app):
             state = seed.read(app.config["SEED_FILE"])
         except seed.SeedError as err:
             raise ConfigError("SEED_FILE", str(err)) from None
-        namespaces = app.extensions["customer_labels.store"]
+        namespaces = namespaces_of(app)
         namespaces.seed = state
         namespaces.default.replace(state)
     app.register_blueprint(admin.bp)

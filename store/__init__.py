@@ -35,6 +35,7 @@ __all__ = [
     "TooManyLabels",
     "UnknownLabels",
     "get_namespaces",
+    "namespaces_of",
     "get_store",
     "init_app",
     "store_from_url",
@@ -69,9 +70,14 @@ def init_app(app):
     app.extensions[EXTENSION] = Namespaces(store, ttl=app.config["MOCK_NAMESPACE_TTL"])
 
 
+def namespaces_of(app):
+    """An app's namespaces: its store, and the mock's side-by-side ones."""
+    return app.extensions[EXTENSION]
+
+
 def get_namespaces():
-    """The current app's namespaces: its store, and the mock's side-by-side ones."""
-    return current_app.extensions[EXTENSION]
+    """The current app's namespaces."""
+    return namespaces_of(current_app)
 
 
 def get_store():

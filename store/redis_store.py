@@ -129,7 +129,7 @@ class RedisStore(Store):
 
     def _page(self, keys, limit, after, head, tail, fields):
         start = "(" + after if after is not None else "-"
-        status, *flats = self._run("page", keys, [start, limit + 1, head, tail])
+        flats = self._run("page", keys, [start, limit + 1, head, tail])
         records = [record(flat, fields) for flat in flats[:limit]]
         return Page(records, records[-1]["id"] if len(flats) > limit else None)
 
