@@ -121,3 +121,15 @@ def test_mock_mode_under_gunicorn_only_when_asked():
         assert call(port, "GET", "/labels/labels", token=TOKENS["reader"], headers={"Prefer": "code=503"})[0] == 200
     finally:
         stop(process)
+
+
+def test_dev_server_never_prints_a_redis_password(redis_proc, real_redis):
+    port = free_port()
+    url = f"redis://:s3cret-password@{redis_proc.host}:{redis_proc.port}/0"
+    process = start(f"{sys.executable} app.py", PORT=str(port), REDIS_URL=url)
+    try:
+        wait_until_up(process, port)
+    finally:
+        output = stop(process)
+    assert f"redis://:***@{redis_proc.host}:{redis_proc.port}/0" in output
+    assert "s3cret-password" not in output
