@@ -6,7 +6,6 @@ atomic, so that no other request ever sees a half-made change.
 
 import abc
 import contextlib
-import json
 import uuid
 from collections import namedtuple
 from datetime import datetime, timezone
@@ -174,14 +173,6 @@ class Store(abc.ABC):
         with _positions(label_ids):
             return self._labels_json(customer_id, change, unique(label_ids))
 
-    def _labels_json(self, customer_id, change, label_ids):
-        """The labels JSON; a backend that can build it more cheaply overrides this."""
-        if change == "get":
-            labels = self._customer_labels(customer_id)
-        else:
-            labels = getattr(self, f"_{change}")(customer_id, label_ids)
-        return json.dumps({"data": sort_labels(labels)})
-
     # -- the whole state, for fixtures and snapshots -------------------------
 
     def export(self):
@@ -199,7 +190,7 @@ class Store(abc.ABC):
     def replace(self, state):
         """Replace everything with ``state``, in one step, as one fixture file gives it.
 
-        The state must be consistent (see ``mock.seed.problems``): unique ids and
+        The state must be consistent (see ``mock.seed.check``): unique ids and
         names, and customers carrying only labels it defines.
         """
         self._replace(*self._records(state))
@@ -303,6 +294,12 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def _detach(self, customer_id, label_ids):
         """Detach distinct ids; the customer's labels after."""
+
+    @abc.abstractmethod
+    def _labels_json(self, customer_id, change, label_ids):
+        """``_customer_labels``, ``_attach`` or ``_detach`` (``change`` is "get",
+        "attach" or "detach"), answering with ``{"data": [...]}`` as JSON text,
+        sorted as ``sort_labels`` sorts: the API's hot path."""
 
     @abc.abstractmethod
     def _export(self):
