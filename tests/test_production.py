@@ -19,12 +19,12 @@ from .conftest import API_TOKENS, TOKENS, auth
 from .processes import call, refusal, start, stop, wait_until_up, web_command
 from .redis_server import RedisServer, free_port
 
-#: A Lua script that keeps Redis busy for about a second: a request that needs
-#: Redis meanwhile is in flight for that long.
+#: A Lua script that keeps Redis busy for 1.2 s (under the 1.5 s command
+#: timeout): a request that needs Redis meanwhile is in flight for that long.
 BUSY_SECOND = """
 local t0 = redis.call('TIME')
 repeat local t = redis.call('TIME')
-until (t[1] - t0[1]) * 1000000 + (t[2] - t0[2]) > 1000000
+until (t[1] - t0[1]) * 1000000 + (t[2] - t0[2]) > 1200000
 return 1
 """
 
@@ -74,7 +74,7 @@ def test_sigterm_finishes_requests_in_flight_and_refuses_new_ones(redis_server):
             )
         )
         in_flight.start()
-        time.sleep(0.2)  # the request now waits on the busy Redis
+        time.sleep(0.4)  # the request now waits on the busy Redis
         process.send_signal(signal.SIGTERM)
         time.sleep(0.2)
         with pytest.raises(ConnectionRefusedError):
