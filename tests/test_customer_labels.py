@@ -144,3 +144,20 @@ def test_attach_past_the_cap_is_422_and_changes_nothing(client, make):
     assert sorted(ids(after)) == label_ids[:240]
     carriers = client.get(f"/labels/labels/{label_ids[250]}/customers", headers=auth("reader")).json
     assert carriers["data"] == []
+
+
+def test_any_text_survives_the_answer_as_the_store_builds_it(client, make):
+    """Quotes, backslashes, control characters and non-ASCII, at create and after a
+    change, come back as they went in, in the documented order."""
+    names = ['Café ☕ "quoted" / slash \\ back', "ÄÖÜ straße", "\x00nul\ttab\nnewline", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢", "a"]
+    for i, name in enumerate(names):
+        make.label(name, id=f"t{i}", description=name[::-1])
+    customer = make.customer()["id"]
+    make.attach(customer, *[f"t{i}" for i in range(len(names))])
+    changes = {"name": "zzz Ünïcödé", "description": 'naïve ☃ "x" / \\ \x01'}
+    assert client.patch("/labels/labels/t0", json=changes, headers=auth("admin")).status_code == 200
+    got = client.get(url(customer), headers=auth("reader")).json["data"]
+    for label in got:
+        assert label == client.get(f"/labels/labels/{label['id']}", headers=auth("reader")).json
+    assert got == sort_labels(got)
+    assert [label["id"] for label in got] == ["t2", "t4", "t0", "t1", "t3"]
