@@ -22,8 +22,7 @@ from pythonjsonlogger.json import JsonFormatter
 #: An incoming X-Request-ID is kept when it looks like an id: bounded, and no
 #: spaces or control characters that could forge log lines.
 SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._~:/+=-]{1,128}")
-#: Where the request id and the caller's role are kept in the WSGI environ.
-REQUEST_ID = "customer_labels.request_id"
+#: Where auth leaves the caller's role in the WSGI environ, for the log line.
 ROLE = "customer_labels.role"
 #: On every answer: data for one caller, never sniffed as another type, never cached.
 SAFE_HEADERS = [("X-Content-Type-Options", "nosniff"), ("Cache-Control", "no-store")]
@@ -48,6 +47,8 @@ def configure(level="INFO", stream=None):
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Werkzeug's dev server logs each request in its own format; ours does it.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     _access.update(handler=handler)
 
 
@@ -55,8 +56,8 @@ def configure(level="INFO", stream=None):
 _access = {"handler": None}
 
 
-def write_line(line):
-    """Write a request's log line as JSON, the way the log handler writes its own.
+def write_line(fields):
+    """Log a request's line, as JSON, the way the log handler writes its own lines.
 
     The request line is the hot path: python-json-logger formats every other
     line, but building a LogRecord and formatting it costs three times as much
@@ -64,15 +65,14 @@ def write_line(line):
     """
     handler = _access["handler"]
     if handler is None:  # logging set up by someone else (tests, embedding): go through it
-        fields = {k: v for k, v in line.items() if k not in ("level", "logger", "message", "time")}
         access_log.info("request", extra=fields)
         return
+    line = {"level": "INFO", "logger": access_log.name, "message": "request", **fields}
+    line["time"] = datetime.now(timezone.utc).isoformat()
     text = json.dumps(line)
     with handler.lock:
         handler.stream.write(text + "\n")
         handler.flush()
-    # Werkzeug's dev server logs each request in its own format; ours does it.
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
 def init_app(app):
@@ -90,26 +90,20 @@ class RequestLog:
         started = time.perf_counter()
         incoming = environ.get("HTTP_X_REQUEST_ID", "")
         request_id = incoming if SANE_REQUEST_ID.fullmatch(incoming) else os.urandom(16).hex()
-        environ[REQUEST_ID] = request_id
         method, path = environ.get("REQUEST_METHOD"), environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
 
         def start(status, headers, exc_info=None):
             headers.append(("X-Request-ID", request_id))
             headers.extend(SAFE_HEADERS)
             if access_log.isEnabledFor(logging.INFO):
-                line = {
-                    "level": "INFO",
-                    "logger": access_log.name,
-                    "message": "request",
+                write_line({
                     "method": method,
                     "path": path,
                     "status": int(status[:3]),
                     "durationMs": round((time.perf_counter() - started) * 1000, 2),
                     "requestId": request_id,
                     "role": environ.get(ROLE),
-                    "time": datetime.now(timezone.utc).isoformat(),
-                }
-                write_line(line)
+                })
             return start_response(status, headers, exc_info)
 
         return self.wsgi_app(environ, start)

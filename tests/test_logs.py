@@ -17,13 +17,22 @@ from .conftest import API_TOKENS, TOKENS, auth
 @pytest.fixture
 def log_lines():
     """Everything logged while the test runs, as parsed JSON lines."""
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
+    root, werkzeug = logging.getLogger(), logging.getLogger("werkzeug")
+    saved = root.handlers[:], root.level, werkzeug.level
     stream = io.StringIO()
     logs.configure("INFO", stream)
     yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
-    root.handlers[:], level = saved
+    root.handlers[:], level, werkzeug_level = saved
     root.setLevel(level)
+    werkzeug.setLevel(werkzeug_level)
+
+
+def test_configure_leaves_request_lines_to_us_not_werkzeug(log_lines):
+    # The dev server's own per-request lines would repeat ours, in another format.
+    werkzeug = logging.getLogger("werkzeug")
+    werkzeug.setLevel(logging.NOTSET)
+    logs.configure("INFO", io.StringIO())
+    assert werkzeug.level == logging.WARNING
 
 
 def access_lines(lines):
