@@ -76,7 +76,7 @@ def main():
     """Run the local mock: dev mode, 127.0.0.1:$PORT, in memory unless REDIS_URL is set."""
     try:
         port = settings.port()
-        app = create_app({"DEV_MODE": True})
+        app = _dev_app()
     except settings.ConfigError as err:
         sys.exit(f"error: {err}")
     logs.configure(app.config["LOG_LEVEL"])
