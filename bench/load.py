@@ -7,6 +7,8 @@ from collections import namedtuple
 from pathlib import Path
 
 WRK_SCRIPTS = Path(__file__).resolve().parent / "wrk"
+#: The service's customer-labels path, as requests.lua templates it.
+LABELS_PATH = "/customers/customers/{id}/labels"
 Result = namedtuple("Result", "rps p50 p99")
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
@@ -35,11 +37,12 @@ def parse(output):
     return Result(rps, p50, p99)
 
 
-def run(url, script, args, seconds, connections=32, threads=2):
-    """One wrk run against ``url`` with a Lua script from bench/wrk and its arguments."""
+def run(url, args, seconds, connections=32, threads=2):
+    """One wrk run against ``url``, with bench/wrk/requests.lua and its arguments:
+    token, ids file, methods, path template and, for a body, the body."""
     command = [
         "wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s",
-        "-s", str(WRK_SCRIPTS / script), url, "--", *map(str, args),
+        "-s", str(WRK_SCRIPTS / "requests.lua"), url, "--", *map(str, args),
     ]
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     return parse(done.stdout)

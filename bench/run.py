@@ -22,11 +22,11 @@ from bench.services import API_TOKENS, TOKEN, redis_server, serving  # noqa: E40
 
 SAMPLE = 1000  # customers the throughput runs spread their requests over
 FIVE = data.LABELS[:5]  # the labels those customers carry
-#: (endpoint, store, wrk script, service path, baseline path, target ratio)
+#: (endpoint, store, method, baseline path, target ratio)
 RUNS = (
-    ("GET labels", "memory", "get.lua", "/customers/customers/{id}/labels", "/dict/{id}", 0.8),
-    ("GET labels", "redis", "get.lua", "/customers/customers/{id}/labels", "/smembers/{id}", 0.8),
-    ("POST attach", "redis", "post.lua", "/customers/customers/{id}/labels", "/sadd/{id}", 0.8),
+    ("GET labels", "memory", "GET", "/dict/{id}", 0.8),
+    ("GET labels", "redis", "GET", "/smembers/{id}", 0.8),
+    ("POST attach", "redis", "POST", "/sadd/{id}", 0.8),
 )
 
 
@@ -58,13 +58,15 @@ def throughput(server, seconds, rounds, directory):
         urls = {"redis": on_redis, "memory": in_memory}
         results = {}
         for round_ in range(rounds):
-            for endpoint, store_kind, script, path, bare_path, target in RUNS:
-                extra = [body] if script == "post.lua" else []
+            for endpoint, store_kind, method, bare_path, target in RUNS:
+                extra = [body] if method == "POST" else []
+                bare_args = [TOKEN, ids_file, method, bare_path, *extra]
+                args = [TOKEN, ids_file, method, load.LABELS_PATH, *extra]
                 if round_ == 0:  # warm up both
-                    load.run(bare, script, [TOKEN, ids_file, bare_path, *extra], 1)
-                    load.run(urls[store_kind], script, [TOKEN, ids_file, path, *extra], 1)
-                base = load.run(bare, script, [TOKEN, ids_file, bare_path, *extra], seconds)
-                mine = load.run(urls[store_kind], script, [TOKEN, ids_file, path, *extra], seconds)
+                    load.run(bare, bare_args, 1)
+                    load.run(urls[store_kind], args, 1)
+                base = load.run(bare, bare_args, seconds)
+                mine = load.run(urls[store_kind], args, seconds)
                 results.setdefault((endpoint, store_kind, target), []).append((mine, base))
     rows = []
     for (endpoint, store_kind, target), pairs in results.items():

@@ -13,7 +13,7 @@ from bench.services import API_TOKENS, TOKEN, serving
 
 def _latency(url, ids_file, seconds):
     """p50 and p99 of GETs on the sample, at a light load (4 connections)."""
-    result = load.run(url, "get.lua", [TOKEN, ids_file, "/customers/customers/{id}/labels"], seconds, 4, 1)
+    result = load.run(url, [TOKEN, ids_file, "GET", load.LABELS_PATH], seconds, 4, 1)
     return result.p50, result.p99
 
 
@@ -45,10 +45,11 @@ def attach_cost(server, directory, catalogues, seconds):
         store, ids = data.fill(client, "cl:", 100, labels=labels, per_customer=0)
         ids_file = Path(directory) / "attach-ids.txt"
         ids_file.write_text("\n".join(ids) + "\n")
-        chosen = json.dumps(labels[: catalogue : catalogue // 100][:100])
+        body = json.dumps({"labels": labels[: catalogue : catalogue // 100][:100]})
+        args = [TOKEN, ids_file, "POST,DELETE", load.LABELS_PATH, body]
         with serving("app:app", API_TOKENS=API_TOKENS, REDIS_URL=server.url) as url:
-            load.run(url, "attach100.lua", [TOKEN, ids_file, chosen], 1, 4, 1)
-            result = load.run(url, "attach100.lua", [TOKEN, ids_file, chosen], seconds, 4, 1)
+            load.run(url, args, 1, 4, 1)
+            result = load.run(url, args, seconds, 4, 1)
         results.append((catalogue, result.p50))
     (small, fast), (big, slow) = results
     return (
@@ -67,11 +68,11 @@ def delete_wide_label(server, directory, carriers):
     client.config_set("slowlog-log-slower-than", 0)
     client.config_set("slowlog-max-len", 1_000_000)
     with serving("app:app", API_TOKENS=API_TOKENS, REDIS_URL=server.url) as url:
-        load.run(url, "get.lua", [TOKEN, ids_file, "/customers/customers/{id}/labels"], 1, 4, 1)
+        load.run(url, [TOKEN, ids_file, "GET", load.LABELS_PATH], 1, 4, 1)
         client.slowlog_reset()
         during = {}
         meanwhile = threading.Thread(target=lambda: during.update(
-            result=load.run(url, "get.lua", [TOKEN, ids_file, "/customers/customers/{id}/labels"], 6, 4, 1)
+            result=load.run(url, [TOKEN, ids_file, "GET", load.LABELS_PATH], 6, 4, 1)
         ))
         meanwhile.start()
         time.sleep(1)
