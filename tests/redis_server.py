@@ -12,13 +12,20 @@ import pytest
 import redis
 
 
-def require_redis_server():
-    """Skip without a redis-server binary, except in CI, where the real-Redis tests must run."""
-    if shutil.which("redis-server"):
+def require(*programs, package):
+    """Skip when a program the test drives is missing, except in CI, where every
+    test must run: there it is a failure (.ci/run installs ``package``)."""
+    missing = [program for program in programs if not shutil.which(program)]
+    if not missing:
         return
+    message = f"{', '.join(missing)} not found (apt-get install {package})"
     if os.environ.get("CI"):
-        pytest.fail("redis-server is not on PATH, and CI must run the real-Redis tests")
-    pytest.skip("redis-server is not on PATH")
+        pytest.fail(f"{message}, and CI must run this test")
+    pytest.skip(message)
+
+
+def require_redis_server():
+    require("redis-server", package="redis-server")
 
 
 def free_port():

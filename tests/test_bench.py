@@ -1,21 +1,15 @@
 """The benchmark still works: its quick mode, end to end. It asserts no speed:
 the figures are for people to read (README), not for tests to judge."""
 
-import os
-import shutil
 import subprocess
 import sys
 
-import pytest
-
 from .processes import ROOT
+from .redis_server import require
 
 
 def test_quick_benchmark_runs_and_writes_its_table_and_chart(tmp_path):
-    if not shutil.which("wrk"):
-        if os.environ.get("CI"):
-            pytest.fail("wrk is not installed, and CI must run the benchmark's smoke test")
-        pytest.skip("wrk is not installed (apt-get install wrk)")
+    require("wrk", package="wrk")
     done = subprocess.run(
         [sys.executable, "bench/run.py", "--quick", "--out", str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=600,

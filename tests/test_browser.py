@@ -2,15 +2,13 @@
 chromium-driver) calls the API from another origin, and uses /docs."""
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 
 import pytest
 
 from .processes import start, stop, wait_until_up
-from .redis_server import free_port
+from .redis_server import free_port, require
 
 ADA = "3f2b8e4a-9c1d-4e5f-8a7b-6c5d4e3f2a1b"  # the page test's customer
 GRACE = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"  # the docs test's customer
@@ -42,10 +40,7 @@ async function call(method, body) {
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
-        if os.environ.get("CI"):
-            pytest.fail("chromium and chromedriver are not installed, and CI must run the browser tests")
-        pytest.skip("chromium and chromedriver are not installed (apt-get install chromium chromium-driver)")
+    require(CHROMIUM, CHROMEDRIVER, package="chromium chromium-driver")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
