@@ -60,6 +60,11 @@ def store_from_url(url, prefix="cl:", **client_options):
 def init_app(app):
     """Open the store the app's config names; a ready ``STORE`` object wins."""
     store = app.config.get("STORE")
+    prefix = app.config["REDIS_KEY_PREFIX"]
+    if "{" in prefix or "}" in prefix:
+        # Braces are hash tags to Redis Cluster: they would put keys that the
+        # layout spreads over slots into one, or split a customer's over two.
+        raise ConfigError("REDIS_KEY_PREFIX", f"{prefix!r} must not hold {{ or }}")
     if store is None:
         store = store_from_url(
             app.config["REDIS_URL"],

@@ -33,13 +33,22 @@ CUSTOMER_FIELDS = ("id", "name", "email", "createdAt", "updatedAt")
 DETACH_BATCH = 500
 
 
+def catalogue_prefix(prefix):
+    """Where the catalogue's keys live: one hash tag, so they share one cluster slot."""
+    return f"{prefix}{{{prefix}catalogue}}:"
+
+
 class RedisStore(Store):
-    def __init__(self, client, prefix="cl:"):
-        """``client`` is a redis-py client made with ``decode_responses=True``."""
+    def __init__(self, client, prefix="cl:", catalogue=None):
+        """``client`` is a redis-py client made with ``decode_responses=True``.
+
+        Customers' keys start with ``prefix``, the catalogue's with ``catalogue``
+        (by default ``catalogue_prefix(prefix)``; see store/README.md)."""
         if not client.get_encoder().decode_responses:
             raise ValueError("RedisStore needs a client with decode_responses=True")
         self._redis = client
         self._p = prefix
+        self._c = catalogue or catalogue_prefix(prefix)
         lua = resources.files(__package__) / "lua"
         self._scripts = {
             name: client.register_script((lua / f"{name}.lua").read_text()) for name in SCRIPTS
@@ -62,16 +71,17 @@ class RedisStore(Store):
     # -- keys (see store/README.md) ------------------------------------------------
 
     def _key(self, name):
-        return self._p + name
+        """A key of the catalogue (labels, and the index of customers)."""
+        return self._c + name
 
     def _label_key(self, label_id):
-        return f"{self._p}label:{label_id}"
+        return f"{self._c}label:{label_id}"
 
     def _customer_key(self, customer_id):
-        return f"{self._p}customer:{{{customer_id}}}"
+        return f"{self._p}customer:{{{_tag(customer_id)}}}"
 
     def _attached_key(self, customer_id):
-        return f"{self._p}L:{{{customer_id}}}"
+        return f"{self._p}L:{{{_tag(customer_id)}}}"
 
     # -- labels ----------------------------------------------------------------
 
@@ -124,7 +134,7 @@ class RedisStore(Store):
             pending = self._redis.smembers(self._key("label-gc"))
         for n in pending:
             keys = [self._key(f"carriers:{n}"), self._key("label-gc")]
-            while not self._run("detach_carriers", keys, [self._p, n, DETACH_BATCH]):
+            while not self._run("detach_carriers", keys, [self._c, self._p, n, DETACH_BATCH]):
                 pass
 
     def _page(self, keys, limit, after, head, tail, fields):
@@ -137,7 +147,7 @@ class RedisStore(Store):
         return self._page([self._key("labels")], limit, after, self._key("label:"), "", LABEL_FIELDS)
 
     def _label_customers(self, label_id, limit, after):
-        args = [self._p, after if after is not None else -1, limit + 1]
+        args = [self._c, self._p, after if after is not None else -1, limit + 1]
         status, *found = self._run("carriers_page", [self._label_key(label_id)], args)
         if status == "missing":
             return None
@@ -148,7 +158,7 @@ class RedisStore(Store):
 
     def _create_customer(self, customer):
         keys = [self._customer_key(customer["id"]), self._key("customers"), self._key("customer-seq")]
-        if self._run("create_customer", keys, [self._p, customer["id"], *pairs(customer)]) != "ok":
+        if self._run("create_customer", keys, [self._c, customer["id"], *pairs(customer)]) != "ok":
             raise Conflict("id", customer["id"])
 
     def _get_customer(self, customer_id):
@@ -161,18 +171,18 @@ class RedisStore(Store):
 
     def _delete_customer(self, customer_id):
         keys = [self._customer_key(customer_id), self._attached_key(customer_id), self._key("customers")]
-        return self._run("delete_customer", keys, [self._p, customer_id]) == 1
+        return self._run("delete_customer", keys, [self._c, customer_id]) == 1
 
     def _list_customers(self, limit, after):
         return self._page(
-            [self._key("customers")], limit, after, self._key("customer:{"), "}", CUSTOMER_FIELDS
+            [self._key("customers")], limit, after, f"{self._p}customer:{{", "}", CUSTOMER_FIELDS
         )
 
     # -- a customer's labels -------------------------------------------------------
 
     def _labels_json(self, customer_id, change, label_ids):
         keys = [self._customer_key(customer_id), self._attached_key(customer_id)]
-        status, *rest = self._run("customer_labels", keys, [self._p, change, LABEL_CAP, *label_ids])
+        status, *rest = self._run("customer_labels", keys, [self._c, change, LABEL_CAP, *label_ids])
         if status == "missing":
             raise NotFound("customer", customer_id)
         if status == "unknown":
@@ -193,15 +203,14 @@ class RedisStore(Store):
     # -- the whole state ---------------------------------------------------------------
 
     def _export(self):
-        labels, customers = self._run("export", [self._key("labels"), self._key("customers")], [self._p])
+        labels, customers = self._run("export", [self._key("labels"), self._key("customers")], [self._c, self._p])
         return (
             [record(flat, LABEL_FIELDS) for flat in labels],
             [(record(flat, CUSTOMER_FIELDS), label_ids) for flat, label_ids in customers],
         )
 
-    def _replace(self, labels, customers, mode="always"):
-        glob = re.sub(r"([*?\[\]\\])", r"\\\1", self._p)
-        args = [self._p, glob, mode, len(labels)]
+    def _replace(self, labels, customers, mode="always", keys="all"):
+        args = [self._c, self._p, _glob(self._c), _glob(self._p), mode, keys, len(labels)]
         for label, key in labels:
             fields = pairs(label)
             args += [label["id"], key, card(label, key), len(fields) // 2, *fields]
@@ -209,12 +218,16 @@ class RedisStore(Store):
         for customer, label_ids in customers:
             fields = pairs(customer)
             args += [customer["id"], len(fields) // 2, *fields, len(label_ids), *label_ids]
-        return self._run("replace", [], args) == 1
+        # The seed mark routes the script to the catalogue's slot on a cluster.
+        return self._run("replace", [self._key("seeded")], args) == 1
 
     # -- namespaces --------------------------------------------------------------------
 
     def namespace(self, name):
-        return RedisStore(self._redis, f"{self._p}ns:{name}:")
+        # One hash tag for the whole namespace: on a cluster it lives in one
+        # slot, so every script works there as on a single Redis.
+        prefix = f"{self._p}ns:{{{name}}}:"
+        return RedisStore(self._redis, prefix, catalogue=prefix)
 
     def seed_once(self, state):
         return self._replace(*self._records(state), mode="once")
@@ -232,3 +245,15 @@ class RedisStore(Store):
             pipe.zremrangebyscore(self._key("namespaces"), "-inf", f"({before}")
             idle, _ = pipe.execute()
         return idle
+
+
+def _tag(customer_id):
+    """The id as its keys' hash tag. A tag ends at the first "}", so an id holding
+    one would split a customer's keys over slots; no customer has such an id
+    (ids are UUIDs), and this keeps the lookup of one in a single slot."""
+    return customer_id.replace("}", "%7D")
+
+
+def _glob(prefix):
+    """The prefix as a SCAN pattern: glob characters escaped."""
+    return re.sub(r"([*?\[\]\\])", r"\\\1", prefix)

@@ -66,7 +66,7 @@ def test_redis_url_reaches_real_redis_with_prefix(real_redis, redis_url):
     assert response.status_code == 201
     keys = set(real_redis.keys("*"))
     assert keys and all(key.startswith("svc1:") for key in keys)
-    assert "svc1:label:vip" in keys
+    assert "svc1:{svc1:catalogue}:label:vip" in keys
 
 
 def test_two_prefixes_share_one_redis_without_mixing(real_redis):

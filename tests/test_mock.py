@@ -154,7 +154,7 @@ def test_idle_namespaces_expire(store, monkeypatch):
     namespaces = app.extensions["customer_labels.store"]
     assert "idle" not in namespaces._stores
     if hasattr(store, "_redis"):
-        assert not store._redis.keys("test:ns:idle:*")
+        assert not store._redis.keys("test:ns:{idle}:*")
     assert ids(client.get(ATTACH, headers=in_namespace("idle"))) == ["newsletter", "vip"]  # seeded afresh
     assert ids(client.get(ATTACH, headers=auth("reader"))) == ["beta", "newsletter", "vip"]
 

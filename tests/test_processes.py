@@ -83,7 +83,7 @@ def test_procfile_web_line_on_real_redis(redis_url, real_redis):
         assert call(port, "POST", "/labels/labels", {"name": "VIP", "id": "vip"}, TOKENS["admin"])[0] == 201
     finally:
         stop(process)
-    assert real_redis.hget("cl:label:vip", "name") == "VIP"  # the default key prefix
+    assert real_redis.hget("cl:{cl:catalogue}:label:vip", "name") == "VIP"  # the default key prefix
 
 
 @pytest.mark.parametrize(

@@ -125,6 +125,7 @@ def test_without_redis_there_is_one_worker_so_state_is_one():
         ({"REDIS_TLS_VERIFY": "maybe"}, "Error: REDIS_TLS_VERIFY: 'maybe' is not a yes or no"),
         ({"REDIS_MAX_CONNECTIONS": "-1"}, "Error: REDIS_MAX_CONNECTIONS: '-1' is not a whole number"),
         ({"API_TOKENS": "short:admin"}, "Error: API_TOKENS: entry 1 is shorter than 16 characters"),
+        ({"REDIS_KEY_PREFIX": "a{b}:"}, "Error: REDIS_KEY_PREFIX: 'a{b}:' must not hold { or }"),
     ],
 )
 def test_bad_production_settings_stop_the_start_with_one_line(settings, message):

@@ -131,7 +131,7 @@ def test_deleting_a_widely_carried_label_runs_in_short_scripts(real_redis):
     scripts = real_redis.info("commandstats")["cmdstat_evalsha"]["calls"] - before
     assert scripts >= len(customers) // DETACH_BATCH  # many short scripts, not one long one
     assert real_redis.slowlog_get() == []
-    assert not real_redis.exists("del:carriers:1") and not real_redis.smembers("del:label-gc")
+    assert not real_redis.exists("del:{del:catalogue}:carriers:1") and not real_redis.smembers("del:{del:catalogue}:label-gc")
     for customer in customers[::250]:
         assert [label["id"] for label in store.customer_labels(customer)] == ["kept"]
         assert real_redis.smembers(f"del:L:{{{customer}}}") == {"2"}
@@ -146,7 +146,7 @@ def test_an_unfinished_label_delete_is_finished_by_the_next(real_redis):
     # As if a process stopped after the first step of deleting "a".
     assert store._drop_label("a")
     assert [label["id"] for label in store.customer_labels(customer)] == ["c"]  # already invisible
-    assert real_redis.smembers("gc:label-gc") == {"1"}
+    assert real_redis.smembers("gc:{gc:catalogue}:label-gc") == {"1"}
     store.delete_label("b")
-    assert real_redis.smembers("gc:label-gc") == set()
+    assert real_redis.smembers("gc:{gc:catalogue}:label-gc") == set()
     assert real_redis.smembers(f"gc:L:{{{customer}}}") == {"3"}

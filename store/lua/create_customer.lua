@@ -1,6 +1,6 @@
 -- Create a customer, unless its id is taken, and give it the next customer number.
 -- KEYS[1] customer hash, KEYS[2] zset of customer ids, KEYS[3] customer-seq
--- ARGV[1] key prefix, ARGV[2] id, ARGV[3..] field, value, ...
+-- ARGV[1] catalogue key prefix, ARGV[2] id, ARGV[3..] field, value, ...
 -- Returns 'ok' or 'id'.
 if redis.call('EXISTS', KEYS[1]) == 1 then return 'id' end
 local n = redis.call('INCR', KEYS[3])

@@ -2,16 +2,16 @@
 -- all in one step and one round trip. Checking that labels exist and attaching
 -- them is one step, so a label deleted meanwhile can never end up attached.
 -- KEYS[1] customer hash, KEYS[2] the customer's label set (label numbers)
--- ARGV[1] key prefix, ARGV[2] 'get', 'attach' or 'detach', ARGV[3] label cap,
+-- ARGV[1] catalogue key prefix, ARGV[2] 'get', 'attach' or 'detach', ARGV[3] label cap,
 -- ARGV[4..] distinct label ids
 -- Returns {'ok', the labels as JSON: {"data": [label, ...]}}, {'missing'}, {'unknown', {ids}}
 -- or {'cap', attached, adding}.
-local p, mode = ARGV[1], ARGV[2]
+local cat, mode = ARGV[1], ARGV[2]
 local c = redis.call('HGET', KEYS[1], 'n')
 if not c then return {'missing'} end
 if mode ~= 'get' and #ARGV >= 4 then
   local unknown, numbers = {}, {}
-  local found = redis.call('HMGET', p .. 'label-numbers', unpack(ARGV, 4))
+  local found = redis.call('HMGET', cat .. 'label-numbers', unpack(ARGV, 4))
   for i = 4, #ARGV do
     local n = found[i - 3]
     if n then numbers[#numbers + 1] = n else unknown[#unknown + 1] = ARGV[i] end
@@ -29,11 +29,11 @@ if mode ~= 'get' and #ARGV >= 4 then
     if attached + #new > tonumber(ARGV[3]) then return {'cap', attached, #new} end
     for _, n in ipairs(new) do
       redis.call('SADD', KEYS[2], n)
-      redis.call('SETBIT', p .. 'carriers:' .. n, c, 1)
+      redis.call('SETBIT', cat .. 'carriers:' .. n, c, 1)
     end
   else
     for _, n in ipairs(numbers) do
-      if redis.call('SREM', KEYS[2], n) == 1 then redis.call('SETBIT', p .. 'carriers:' .. n, c, 0) end
+      if redis.call('SREM', KEYS[2], n) == 1 then redis.call('SETBIT', cat .. 'carriers:' .. n, c, 0) end
     end
   end
 end
@@ -46,7 +46,7 @@ local numbers = redis.call('SMEMBERS', KEYS[2])
 if #numbers > 0 then
   -- A label being deleted loses its card at once, though its number may
   -- linger in the set until its carriers are detached: it is not shown.
-  for _, card in ipairs(redis.call('HMGET', p .. 'label-cards', unpack(numbers))) do
+  for _, card in ipairs(redis.call('HMGET', cat .. 'label-cards', unpack(numbers))) do
     if card then
       local colon = string.find(card, ':', 1, true)
       local length = tonumber(string.sub(card, 1, colon - 1))

@@ -1,6 +1,6 @@
 -- Delete a customer together with the labels it carries.
 -- KEYS[1] customer hash, KEYS[2] the customer's label set, KEYS[3] zset of customer ids
--- ARGV[1] key prefix, ARGV[2] customer id
+-- ARGV[1] catalogue key prefix, ARGV[2] customer id
 -- Returns 1, or 0 when there is no such customer.
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local c = tonumber(redis.call('HGET', KEYS[1], 'n'))

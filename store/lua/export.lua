@@ -1,17 +1,17 @@
 -- Everything, read in one step: every label, and every customer (oldest first) with its label ids.
 -- KEYS[1] zset of label ids, KEYS[2] zset of customer ids
--- ARGV[1] key prefix
+-- ARGV[1] catalogue key prefix, ARGV[2] customer key prefix
 -- Returns {{label fields, ...}, {{customer fields, {label id, ...}}, ...}}.
-local p = ARGV[1]
+local c, p = ARGV[1], ARGV[2]
 local labels, customers = {}, {}
 for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  labels[#labels + 1] = redis.call('HGETALL', p .. 'label:' .. id)
+  labels[#labels + 1] = redis.call('HGETALL', c .. 'label:' .. id)
 end
 local numbers = {}
 for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
   local carried = {}
   for _, n in ipairs(redis.call('SMEMBERS', p .. 'L:{' .. id .. '}')) do
-    local label = redis.call('HGET', p .. 'label-ids', n)
+    local label = redis.call('HGET', c .. 'label-ids', n)
     if label then carried[#carried + 1] = label end
   end
   local key = p .. 'customer:{' .. id .. '}'
