@@ -14,6 +14,8 @@ DEFAULTS = {
     "REDIS_URL": "memory://",
     # Prefix of every Redis key, so that several services can share one Redis.
     "REDIS_KEY_PREFIX": "cl:",
+    # Whether REDIS_URL names one node of a Redis Cluster (redis:// or rediss:// only).
+    "REDIS_CLUSTER": False,
     # Whether a rediss:// server's certificate is verified. Managed Redis often
     # has a self-signed one: turning this off must be a decision, so it is a setting.
     "REDIS_TLS_VERIFY": True,
@@ -93,6 +95,8 @@ def from_env(environ=None):
     for name in ("REDIS_KEY_PREFIX", "API_TOKENS"):
         if name in raw:
             found[name] = raw[name]
+    if "REDIS_CLUSTER" in raw:
+        found["REDIS_CLUSTER"] = _flag("REDIS_CLUSTER", raw["REDIS_CLUSTER"])
     if "REDIS_TLS_VERIFY" in raw:
         found["REDIS_TLS_VERIFY"] = _flag("REDIS_TLS_VERIFY", raw["REDIS_TLS_VERIFY"])
     if "REDIS_MAX_CONNECTIONS" in raw:

@@ -1,8 +1,8 @@
 """Where labels and customers are kept: chosen from a URL, opened once per app.
 
 ``memory://`` is the in-memory store; ``redis://``, ``rediss://`` and
-``unix://`` are Redis. Any other scheme is an error at start, not at the
-first request.
+``unix://`` are Redis, and with REDIS_CLUSTER a node of a Redis Cluster. Any
+other scheme is an error at start, not at the first request.
 """
 
 from urllib.parse import urlsplit
@@ -11,6 +11,7 @@ from flask import current_app, has_request_context, request
 
 from settings import ConfigError
 
+from .cluster import ClusterStore
 from .base import DEFAULT_COLOR, LABEL_CAP, Page, Store
 from .connection import make_client
 from .errors import Conflict, NotFound, StoreError, StoreUnavailable, TooManyLabels, UnknownLabels
@@ -24,6 +25,7 @@ __all__ = [
     "Namespaces",
     "DEFAULT_COLOR",
     "LABEL_CAP",
+    "ClusterStore",
     "Conflict",
     "MemoryStore",
     "NotFound",
@@ -42,14 +44,20 @@ __all__ = [
 ]
 
 REDIS_SCHEMES = ("redis", "rediss", "unix")
+CLUSTER_SCHEMES = ("redis", "rediss")
 EXTENSION = "customer_labels.store"
 
 
-def store_from_url(url, prefix="cl:", **client_options):
-    """The store a URL names. ``client_options`` go to ``connection.make_client``."""
+def store_from_url(url, prefix="cl:", cluster=False, **client_options):
+    """The store a URL names; with ``cluster``, the URL names one node of a Redis
+    Cluster. ``client_options`` go to ``connection.make_client``."""
     scheme = urlsplit(url).scheme
+    if cluster and scheme not in CLUSTER_SCHEMES:
+        raise ConfigError("REDIS_CLUSTER", f"a cluster needs a redis:// or rediss:// URL, not {scheme or url!r}")
     if scheme == "memory":
         return MemoryStore()
+    if cluster:
+        return ClusterStore(make_client(url, cluster=True, **client_options), prefix)
     if scheme in REDIS_SCHEMES:
         return RedisStore(make_client(url, **client_options), prefix)
     known = ", ".join(f"{s}://" for s in ("memory", *REDIS_SCHEMES))
@@ -69,6 +77,7 @@ def init_app(app):
         store = store_from_url(
             app.config["REDIS_URL"],
             app.config["REDIS_KEY_PREFIX"],
+            cluster=app.config["REDIS_CLUSTER"],
             tls_verify=app.config["REDIS_TLS_VERIFY"],
             max_connections=app.config["REDIS_MAX_CONNECTIONS"],
         )

@@ -6,8 +6,14 @@ master before the fork; redis-py's pool notices the new pid in each worker
 and opens that worker's own connections, so no socket is ever shared.
 """
 
+import functools
+import threading
+
 import redis
-from redis.backoff import ExponentialBackoff
+from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.cluster import RedisCluster
+from redis.commands.core import Script
+from redis.connection import Encoder
 from redis.retry import Retry
 
 #: Seconds to open a TCP (and TLS) connection.
@@ -24,10 +30,16 @@ HEALTH_CHECK_INTERVAL = 30
 #: Failing to connect is retried twice, after 100 and then 200 ms. A timeout is not
 #: retried: the command may have run, and a retry would double the wait.
 RETRY = Retry(ExponentialBackoff(cap=0.2, base=0.05), 2, supported_errors=(redis.ConnectionError,))
+#: A cluster client retries a failed command itself, after asking the cluster
+#: again which node serves the slot; with no retry here a node that is down or
+#: hung costs one connect or command timeout, and the next request finds the new
+#: master once the cluster has promoted one.
+CLUSTER_RETRY = Retry(NoBackoff(), 0)
 
 
-def make_client(url, *, tls_verify=True, max_connections=20):
-    """A client for ``url`` (redis://, rediss:// or unix://) that answers str."""
+def make_client(url, *, tls_verify=True, max_connections=20, cluster=False):
+    """A client for ``url`` (redis://, rediss:// or unix://) that answers str;
+    with ``cluster``, for the Redis Cluster that ``url`` names one node of."""
     options = {
         "decode_responses": True,
         "socket_connect_timeout": CONNECT_TIMEOUT,
@@ -42,5 +54,37 @@ def make_client(url, *, tls_verify=True, max_connections=20):
         # REDIS_TLS_VERIFY=false: still encrypted, but any certificate is
         # accepted, as the self-signed ones of some managed Redis need.
         options.update(ssl_cert_reqs="none", ssl_check_hostname=False)
+    if cluster:
+        # One pool per node, each waiting for a free connection as the single-node one does.
+        pool = functools.partial(redis.BlockingConnectionPool, timeout=options.pop("timeout"))
+        return LazyCluster(url, **dict(options, retry=CLUSTER_RETRY), connection_pool_class=pool)
     pool = redis.BlockingConnectionPool.from_url(url, **options)
     return redis.Redis(connection_pool=pool)
+
+
+class LazyCluster:
+    """A RedisCluster client that connects on first use, as a single-node client does.
+
+    A RedisCluster asks a node for the cluster's layout as it is made; made at
+    start, a cluster that is down then would stop the service instead of the
+    service answering 503 until the cluster is back.
+    """
+
+    def __init__(self, url, **options):
+        self._url = url
+        self._options = options
+        self._client = None
+        self._lock = threading.Lock()
+
+    def get_encoder(self):
+        return Encoder("utf-8", "strict", True)
+
+    def register_script(self, script):
+        return Script(self, script)
+
+    def __getattr__(self, name):
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = RedisCluster.from_url(self._url, **self._options)
+        return getattr(self._client, name)

@@ -10,9 +10,10 @@ from importlib import resources
 import redis
 
 from .base import LABEL_CAP, Page, Store
-from .errors import Conflict, NotFound, TooManyLabels, UnknownLabels
+from .errors import Conflict, NotFound, StoreUnavailable, TooManyLabels, UnknownLabels
 from .redis_support import availability, card, pairs, record
 
+#: The scripts in lua/, by name; a cluster store adds those in lua/cluster/.
 SCRIPTS = (
     "create_label",
     "create_customer",
@@ -26,6 +27,8 @@ SCRIPTS = (
     "export",
     "replace",
 )
+#: Scripts that answer with a customer's labels start with lua/cards.lua.
+USES_CARDS = ("customer_labels", "cluster/answer")
 LABEL_FIELDS = ("id", "name", "color", "description", "createdAt", "updatedAt")
 CUSTOMER_FIELDS = ("id", "name", "email", "createdAt", "updatedAt")
 #: Carriers detached per script while a label is deleted: each script stays
@@ -39,6 +42,8 @@ def catalogue_prefix(prefix):
 
 
 class RedisStore(Store):
+    SCRIPTS = SCRIPTS
+
     def __init__(self, client, prefix="cl:", catalogue=None):
         """``client`` is a redis-py client made with ``decode_responses=True``.
 
@@ -49,10 +54,7 @@ class RedisStore(Store):
         self._redis = client
         self._p = prefix
         self._c = catalogue or catalogue_prefix(prefix)
-        lua = resources.files(__package__) / "lua"
-        self._scripts = {
-            name: client.register_script((lua / f"{name}.lua").read_text()) for name in SCRIPTS
-        }
+        self._scripts = {name: client.register_script(_lua(name)) for name in self.SCRIPTS}
 
     def _run(self, script, keys, args):
         with availability():
@@ -64,8 +66,9 @@ class RedisStore(Store):
 
     def check(self):
         try:
-            return bool(self._redis.ping())
-        except redis.RedisError:
+            with availability():
+                return bool(self._redis.ping())
+        except (redis.RedisError, StoreUnavailable):
             return False
 
     # -- keys (see store/README.md) ------------------------------------------------
@@ -203,14 +206,14 @@ class RedisStore(Store):
     # -- the whole state ---------------------------------------------------------------
 
     def _export(self):
-        labels, customers = self._run("export", [self._key("labels"), self._key("customers")], [self._c, self._p])
+        labels, customers = self._run("export", [self._key("labels"), self._key("customers")], [self._c, self._p, "all"])
         return (
             [record(flat, LABEL_FIELDS) for flat in labels],
             [(record(flat, CUSTOMER_FIELDS), label_ids) for flat, label_ids in customers],
         )
 
     def _replace(self, labels, customers, mode="always", keys="all"):
-        args = [self._c, self._p, _glob(self._c), _glob(self._p), mode, keys, len(labels)]
+        args = [self._c, self._p, glob_pattern(self._c), glob_pattern(self._p), mode, keys, len(labels)]
         for label, key in labels:
             fields = pairs(label)
             args += [label["id"], key, card(label, key), len(fields) // 2, *fields]
@@ -247,6 +250,12 @@ class RedisStore(Store):
         return idle
 
 
+def _lua(name):
+    lua = resources.files(__package__) / "lua"
+    text = (lua / f"{name}.lua").read_text()
+    return (lua / "cards.lua").read_text() + text if name in USES_CARDS else text
+
+
 def _tag(customer_id):
     """The id as its keys' hash tag. A tag ends at the first "}", so an id holding
     one would split a customer's keys over slots; no customer has such an id
@@ -254,6 +263,6 @@ def _tag(customer_id):
     return customer_id.replace("}", "%7D")
 
 
-def _glob(prefix):
+def glob_pattern(prefix):
     """The prefix as a SCAN pattern: glob characters escaped."""
     return re.sub(r"([*?\[\]\\])", r"\\\1", prefix)

@@ -4,14 +4,16 @@ import json
 from contextlib import contextmanager
 
 import redis
-from redis.exceptions import OutOfMemoryError, ReadOnlyError
+from redis.exceptions import OutOfMemoryError, ReadOnlyError, RedisClusterException, SlotNotCoveredError
 
 from .errors import StoreUnavailable
 
 #: Replies that mean "not now" rather than "wrong": no connection, a timeout,
 #: a replica or a loading server, a full or failing disk, or full memory.
-UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError, ReadOnlyError, OutOfMemoryError)
+UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError, ReadOnlyError, OutOfMemoryError, SlotNotCoveredError)
 UNAVAILABLE_REPLIES = ("MISCONF", "MASTERDOWN", "LOADING", "TRYAGAIN", "CLUSTERDOWN")
+#: A cluster client's own errors when no node answers, or some slots have none.
+UNAVAILABLE_CLUSTER = ("Redis Cluster cannot be connected", "All slots are not covered")
 
 
 @contextmanager
@@ -23,6 +25,10 @@ def availability():
         raise StoreUnavailable(err) from err
     except redis.ResponseError as err:
         if str(err).startswith(UNAVAILABLE_REPLIES):
+            raise StoreUnavailable(err) from err
+        raise
+    except RedisClusterException as err:
+        if str(err).startswith(UNAVAILABLE_CLUSTER):
             raise StoreUnavailable(err) from err
         raise
 

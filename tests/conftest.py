@@ -1,4 +1,5 @@
-"""Fixtures: every API test runs once per store (memory, fakeredis, real Redis)."""
+"""Fixtures: every API test runs once per store: memory, fakeredis, a real
+Redis, and a real 3-master Redis Cluster."""
 
 import os
 
@@ -7,9 +8,10 @@ import pytest
 from pytest_redis import factories
 
 from app import create_app
-from store import MemoryStore, RedisStore
+from store import ClusterStore, MemoryStore, RedisStore
+from store.connection import make_client
 
-from .redis_server import redis_server, require_redis_server  # noqa: F401 (a fixture)
+from .redis_server import RedisClusterServers, redis_server, require_redis_server  # noqa: F401 (a fixture)
 
 TOKENS = {"reader": "reader-token-0123456789", "editor": "editor-token-0123456789", "admin": "admin-token-0123456789"}
 API_TOKENS = ",".join(f"{token}:{role}" for role, token in TOKENS.items())
@@ -31,15 +33,38 @@ def redis_url(real_redis, redis_proc):
     return f"redis://{redis_proc.host}:{redis_proc.port}/0"
 
 
+@pytest.fixture(scope="session")
+def redis_cluster_servers(tmp_path_factory):
+    """A real 3-master Redis Cluster, for the whole session."""
+    cluster = RedisClusterServers(tmp_path_factory.mktemp("cluster")).start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def redis_cluster(redis_cluster_servers):
+    """The session's cluster, emptied after each test."""
+    yield redis_cluster_servers
+    redis_cluster_servers.flush()
+
+
+@pytest.fixture
+def cluster_client(redis_cluster):
+    """A client of the cluster as the service makes it (REDIS_CLUSTER=true)."""
+    return make_client(redis_cluster.url, cluster=True)
+
+
 def make_store(kind, request):
     if kind == "memory":
         return MemoryStore()
     if kind == "fakeredis":
         return RedisStore(fakeredis.FakeRedis(server=fakeredis.FakeServer(), decode_responses=True), PREFIX)
+    if kind == "cluster":
+        return ClusterStore(request.getfixturevalue("cluster_client"), PREFIX)
     return RedisStore(request.getfixturevalue("real_redis"), PREFIX)
 
 
-@pytest.fixture(params=["memory", "fakeredis", "redis"])
+@pytest.fixture(params=["memory", "fakeredis", "redis", "cluster"])
 def store(request):
     return make_store(request.param, request)
 

@@ -94,3 +94,73 @@ def redis_server(tmp_path):
     server = RedisServer(tmp_path).start()
     yield server
     server.stop(signal.SIGKILL)
+
+
+class RedisClusterServers:
+    """A real Redis Cluster on loopback: ``masters`` redis-servers with
+    cluster-enabled, joined by ``redis-cli --cluster create``."""
+
+    #: How long a master may be silent before its replica takes over (ms):
+    #: short, so that the failover test does not wait long.
+    NODE_TIMEOUT = 1000
+
+    def __init__(self, directory, masters=3):
+        require("redis-server", "redis-cli", package="redis-server")
+        self.directory = directory
+        self.nodes = [self._node(i) for i in range(masters)]
+
+    def _node(self, i):
+        path = self.directory / f"node{i}"
+        path.mkdir()
+        return RedisServer(path, "--cluster-enabled", "yes", "--cluster-node-timeout", str(self.NODE_TIMEOUT),
+                           "--appendonly", "no")
+
+    @property
+    def url(self):
+        """A redis:// URL of one node: a cluster client learns the others from it."""
+        return self.nodes[0].url
+
+    def start(self):
+        for node in self.nodes:
+            node.start()
+        addresses = [f"127.0.0.1:{node.port}" for node in self.nodes]
+        self._cli("--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes")
+        self._wait_ok(self.nodes)
+        return self
+
+    def add_replica(self, master):
+        """Start one more node, as a replica of ``master`` (one of ``nodes``)."""
+        replica = self._node(len(self.nodes)).start()
+        master_id = master.client().execute_command("CLUSTER MYID")
+        self._cli("--cluster", "add-node", f"127.0.0.1:{replica.port}", f"127.0.0.1:{master.port}",
+                  "--cluster-slave", "--cluster-master-id", master_id)
+        self.nodes.append(replica)
+        deadline = time.monotonic() + 20
+        while replica.client().info("replication").get("master_link_status") != "up":
+            if time.monotonic() > deadline:
+                raise AssertionError("the replica did not sync")
+            time.sleep(0.05)
+        return replica
+
+    def _cli(self, *args):
+        subprocess.run(["redis-cli", *args], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       timeout=60)
+
+    def _wait_ok(self, nodes):
+        deadline = time.monotonic() + 20
+        while not all(node.client().cluster("info").get("cluster_state") == "ok" for node in nodes):
+            if time.monotonic() > deadline:
+                raise AssertionError("the cluster did not come up")
+            time.sleep(0.05)
+
+    def flush(self):
+        """Empty every master (a replica follows its master)."""
+        for node in self.nodes:
+            if node.process and node.process.poll() is None:
+                client = node.client()
+                if client.info("replication")["role"] == "master":
+                    client.flushall()
+
+    def stop(self):
+        for node in self.nodes:
+            node.stop(signal.SIGKILL)

@@ -1,4 +1,5 @@
--- Read, attach or detach a customer's labels, and answer with the labels after,
+-- Read, attach or detach a customer's labels, and answer with the labels after
+-- (cards.lua's answer),
 -- all in one step and one round trip. Checking that labels exist and attaching
 -- them is one step, so a label deleted meanwhile can never end up attached.
 -- KEYS[1] customer hash, KEYS[2] the customer's label set (label numbers)
@@ -37,24 +38,4 @@ if mode ~= 'get' and #ARGV >= 4 then
     end
   end
 end
--- The answer, as the API's JSON body, joined from the labels' cards: each is
--- "<length of the name key>:<name key><the label as JSON>", kept ready in
--- label-cards. Names are unique by name key, so sorting by it alone is the
--- API's order (by name case-insensitively, then id).
-local cards = {}
-local numbers = redis.call('SMEMBERS', KEYS[2])
-if #numbers > 0 then
-  -- A label being deleted loses its card at once, though its number may
-  -- linger in the set until its carriers are detached: it is not shown.
-  for _, card in ipairs(redis.call('HMGET', cat .. 'label-cards', unpack(numbers))) do
-    if card then
-      local colon = string.find(card, ':', 1, true)
-      local length = tonumber(string.sub(card, 1, colon - 1))
-      cards[#cards + 1] = {string.sub(card, colon + 1, colon + length), string.sub(card, colon + length + 1)}
-    end
-  end
-end
-table.sort(cards, function(a, b) return a[1] < b[1] end)
-local objects = {}
-for i, card in ipairs(cards) do objects[i] = card[2] end
-return {'ok', '{"data": [' .. table.concat(objects, ', ') .. ']}'}
+return {'ok', (answer(cat, redis.call('SMEMBERS', KEYS[2])))}

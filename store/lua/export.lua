@@ -1,11 +1,16 @@
 -- Everything, read in one step: every label, and every customer (oldest first) with its label ids.
 -- KEYS[1] zset of label ids, KEYS[2] zset of customer ids
--- ARGV[1] catalogue key prefix, ARGV[2] customer key prefix
--- Returns {{label fields, ...}, {{customer fields, {label id, ...}}, ...}}.
+-- ARGV[1] catalogue key prefix, ARGV[2] customer key prefix, ARGV[3] 'all' or, on a
+-- Redis Cluster, where customers' keys are in other slots, 'catalogue'
+-- Returns {{label fields, ...}, {{customer fields, {label id, ...}}, ...}}; for
+-- 'catalogue' {{label fields, ...}, {customer id, ...}, {label number, label id, ...}}.
 local c, p = ARGV[1], ARGV[2]
 local labels, customers = {}, {}
 for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   labels[#labels + 1] = redis.call('HGETALL', c .. 'label:' .. id)
+end
+if ARGV[3] == 'catalogue' then
+  return {labels, redis.call('ZRANGE', KEYS[2], 0, -1), redis.call('HGETALL', c .. 'label-ids')}
 end
 local numbers = {}
 for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do

@@ -1,0 +1,195 @@
+"""The Redis store on a Redis Cluster (REDIS_CLUSTER=true).
+
+Each customer's keys share one slot, and the catalogue's keys (labels, and the
+index of customers) share another. Whatever touches only one of them is the
+single-node store's own script; what spans both is here, as steps of one slot
+each. How each promise is kept without one step over both is in store/README.md.
+"""
+
+from .base import LABEL_CAP, Page
+from .errors import Conflict, NotFound, TooManyLabels, UnknownLabels
+from .redis_store import CUSTOMER_FIELDS, DETACH_BATCH, LABEL_FIELDS, SCRIPTS, RedisStore, glob_pattern
+from .redis_support import availability, pairs, record
+
+#: Keys a replace deletes or writes per command batch on a cluster.
+BATCH = 1000
+
+
+class ClusterStore(RedisStore):
+    SCRIPTS = SCRIPTS + tuple(
+        f"cluster/{name}" for name in ("customer_labels", "answer", "customer", "index", "carriers")
+    )
+
+    def _call(self, commands):
+        """Run ``commands(pipe)`` in a pipeline, which a cluster splits by node; the replies."""
+        with availability(), self._redis.pipeline(transaction=False) as pipe:
+            commands(pipe)
+            return pipe.execute()
+
+    def _customers(self, ids, also=None):
+        """Each customer's hash (empty when it does not exist) and, with ``also``, another reply of it."""
+
+        def commands(pipe):
+            for customer_id in ids:
+                pipe.hgetall(self._customer_key(customer_id))
+                if also:
+                    also(pipe, customer_id)
+
+        replies = self._call(commands)
+        return list(zip(replies[::2], replies[1::2])) if also else replies
+
+    # -- a customer's labels: the catalogue's half, the customer's, the catalogue's ---
+
+    def _labels_json(self, customer_id, change, label_ids):
+        numbers = {}
+        if label_ids and change != "get":
+            with availability():
+                found = self._redis.hmget(self._key("label-numbers"), label_ids)
+            numbers = {label_id: n for label_id, n in zip(label_ids, found) if n is not None}
+        if change == "attach" and len(numbers) < len(label_ids):
+            if self._get_customer(customer_id) is None:
+                raise NotFound("customer", customer_id)
+            raise UnknownLabels([label_id for label_id in label_ids if label_id not in numbers])
+        keys = [self._customer_key(customer_id), self._attached_key(customer_id)]
+        status, *rest = self._run("cluster/customer_labels", keys, [change, LABEL_CAP, *numbers.values()])
+        if status == "cap" and self._drop_dead(customer_id, rest[2]):
+            # Numbers of deleted labels not yet detached took room: try once more without them.
+            status, *rest = self._run("cluster/customer_labels", keys, [change, LABEL_CAP, *numbers.values()])
+        if status == "missing":
+            raise NotFound("customer", customer_id)
+        if status == "cap":
+            raise TooManyLabels(LABEL_CAP, rest[0], rest[1])
+        c, added, carried = rest
+        args = [self._c, c, len(added), *added, *carried]
+        body, dead = self._run("cluster/answer", [self._key("label-ids")], args)
+        if dead:
+            # A label deleted while this attached it, or left by a stopped process.
+            with availability():
+                self._redis.srem(self._attached_key(customer_id), *dead)
+        return body
+
+    def _drop_dead(self, customer_id, carried):
+        """Take the numbers of deleted labels off a customer; whether there were any."""
+        with availability():
+            live = self._redis.hmget(self._key("label-ids"), carried) if carried else []
+            dead = [n for n, label_id in zip(carried, live) if label_id is None]
+            if dead:
+                self._redis.srem(self._attached_key(customer_id), *dead)
+        return bool(dead)
+
+    # -- customers: their own slot, and the catalogue's index of them -------------
+
+    def _index(self, op, customer_id, n=""):
+        return self._run("cluster/index", [self._key("customers")], [self._c, customer_id, op, n])
+
+    def _create_customer(self, customer):
+        customer_id = customer["id"]
+        keys = [self._customer_key(customer_id), self._attached_key(customer_id)]
+        n = self._index("reserve", customer_id)
+        if not self._run("cluster/customer", keys, ["create", n, *pairs(customer)]):
+            self._index("unmap", customer_id, n)
+            raise Conflict("id", customer_id)
+        # Listed again: a delete of the same id may have unlisted it meanwhile.
+        self._index("add", customer_id, n)
+
+    def _delete_customer(self, customer_id):
+        keys = [self._customer_key(customer_id), self._attached_key(customer_id)]
+        n = self._run("cluster/customer", keys, ["delete"])
+        if not n:
+            return False
+        self._index("drop", customer_id, n)
+        # A create of the same id, between the two steps above, is listed again.
+        with availability():
+            again = self._redis.hget(self._customer_key(customer_id), "n")
+        if again is not None:
+            self._index("add", customer_id, again)
+        return True
+
+    def _list_customers(self, limit, after):
+        found, start = [], "(" + after if after is not None else "-"
+        while len(found) <= limit:
+            with availability():
+                ids = self._redis.zrangebylex(self._key("customers"), start, "+", 0, limit + 1 - len(found))
+            if not ids:
+                break
+            # The index may list a customer being made or deleted: only those with keys count.
+            found += [record(flat, CUSTOMER_FIELDS) for flat in self._customers(ids) if flat]
+            start = "(" + ids[-1]
+        return Page(found[:limit], found[limit - 1]["id"] if len(found) > limit else None)
+
+    def _label_customers(self, label_id, limit, after):
+        found, position = [], after if after is not None else -1
+        while len(found) <= limit:
+            args = [self._c, position, limit + 1 - len(found), "read"]
+            batch = self._run("cluster/carriers", [self._label_key(label_id)], args)
+            if batch is None:
+                return None
+            n, candidates = batch[0], list(zip(batch[1::2], batch[2::2]))
+            if not candidates:
+                break
+            # The bitmap may name customers that have since detached the label or
+            # been deleted: each one's own keys decide.
+            ids = [customer_id for _, customer_id in candidates if customer_id]
+            replies = iter(self._customers(ids, lambda pipe, i: pipe.sismember(self._attached_key(i), n)))
+            for number, customer_id in candidates:
+                flat, carries = next(replies) if customer_id else ({}, False)
+                if flat and carries:
+                    found.append((number, record(flat, CUSTOMER_FIELDS)))
+            position = candidates[-1][0]
+        customers = [customer for _, customer in found[:limit]]
+        return Page(customers, str(found[limit - 1][0]) if len(found) > limit else None)
+
+    def _detach_dropped_labels(self):
+        """Detach dropped labels from every customer the bitmap names, a batch at a time."""
+        with availability():
+            pending = self._redis.smembers(self._key("label-gc"))
+        for n in pending:
+            done = []
+            while True:
+                args = [self._c, -1, DETACH_BATCH, "sweep", n, *done]
+                batch = self._run("cluster/carriers", [self._key(f"carriers:{n}")], args)
+                if not batch:
+                    break
+                done, ids = batch[::2], [customer_id for customer_id in batch[1::2] if customer_id]
+                self._call(lambda pipe: [pipe.srem(self._attached_key(i), n) for i in ids])
+
+    # -- the whole state: the catalogue in one step, customers slot by slot ---------
+
+    def _export(self):
+        keys = [self._key("labels"), self._key("customers")]
+        labels, ids, numbered = self._run("export", keys, [self._c, self._p, "catalogue"])
+        names = dict(zip(numbered[::2], numbered[1::2]))
+        customers = []
+        for flat, carried in self._customers(ids, lambda pipe, i: pipe.smembers(self._attached_key(i))):
+            if flat:
+                label_ids = [names[n] for n in carried if n in names]
+                customers.append((int(flat["n"]), record(flat, CUSTOMER_FIELDS), label_ids))
+        customers.sort(key=lambda entry: entry[0])
+        labels = [record(flat, LABEL_FIELDS) for flat in labels]
+        return labels, [(customer, label_ids) for _, customer, label_ids in customers]
+
+    def _replace(self, labels, customers, mode="always", keys="all"):
+        # The catalogue first: it holds the seed mark that 'once' checks.
+        if not super()._replace(labels, customers, mode, keys="catalogue"):
+            return False
+        with availability():
+            old = [
+                key
+                for kind in ("customer:*", "L:*")
+                for key in self._redis.scan_iter(match=glob_pattern(self._p) + kind, count=BATCH)
+            ]
+        for start in range(0, len(old), BATCH):
+            self._call(lambda pipe: [pipe.delete(key) for key in old[start:start + BATCH]])
+        numbers = {label["id"]: n for n, (label, _) in enumerate(labels, 1)}
+        for start in range(0, len(customers), BATCH):
+            chunk = list(enumerate(customers[start:start + BATCH], start + 1))
+            self._call(lambda pipe: self._write_customers(pipe, chunk, numbers))
+        return True
+
+    def _write_customers(self, pipe, chunk, numbers):
+        """Each customer's own keys, numbered as the catalogue's script numbered them."""
+        for number, (customer, label_ids) in chunk:
+            fields = {field: value for field, value in customer.items() if value is not None}
+            pipe.hset(self._customer_key(customer["id"]), mapping={**fields, "n": number})
+            if label_ids:
+                pipe.sadd(self._attached_key(customer["id"]), *(numbers[i] for i in label_ids))
