@@ -112,8 +112,10 @@ class RedisClusterServers:
     def _node(self, i):
         path = self.directory / f"node{i}"
         path.mkdir()
-        return RedisServer(path, "--cluster-enabled", "yes", "--cluster-node-timeout", str(self.NODE_TIMEOUT),
-                           "--appendonly", "no")
+        # The bus port is a free one of its own: by default it is the port + 10000,
+        # which may be taken or past 65535.
+        return RedisServer(path, "--cluster-enabled", "yes", "--cluster-port", str(free_port()),
+                           "--cluster-node-timeout", str(self.NODE_TIMEOUT), "--appendonly", "no")
 
     @property
     def url(self):

@@ -1,0 +1,194 @@
+"""Redis Cluster: the key layout's slots, and the two promises kept without
+cross-slot atomicity, with each step of an operation interleaved by hand.
+
+(The whole API suite also runs on the cluster: the ``cluster`` store of conftest.)
+"""
+
+import uuid
+
+import pytest
+from redis.cluster import key_slot
+
+from store import ClusterStore, NotFound, TooManyLabels, UnknownLabels
+
+from .conftest import PREFIX
+
+#: Fixed ids, so which slot each lands in is the same every run.
+CUSTOMERS = sorted(str(uuid.uuid5(uuid.NAMESPACE_URL, f"customer-{i}")) for i in range(30))
+
+
+@pytest.fixture
+def store(cluster_client):
+    return ClusterStore(cluster_client, PREFIX)
+
+
+def before(store, script, action):
+    """Run ``action`` once, just before ``store`` next runs ``script``: another
+    request landing between two steps of one operation."""
+    run = store._run
+    pending = [action]
+
+    def run_after(name, keys, args):
+        if name == script and pending:
+            pending.pop()()
+        return run(name, keys, args)
+
+    store._run = run_after
+
+
+def carried(cluster_client, customer_id):
+    """The label numbers in the customer's own set, as Redis holds it."""
+    return cluster_client.smembers(f"{PREFIX}L:{{{customer_id}}}")
+
+
+def ids(labels):
+    return [label["id"] for label in labels]
+
+
+# -- the layout ----------------------------------------------------------------------
+
+
+def test_each_customer_is_one_slot_and_customers_spread_over_every_master(store, cluster_client, redis_cluster):
+    store.create_label({"id": "vip", "name": "VIP"})
+    for customer_id in CUSTOMERS:
+        store.create_customer({"id": customer_id, "name": "C"})
+        store.attach(customer_id, ["vip"])
+    keys = list(cluster_client.scan_iter(match=f"{PREFIX}*", count=1000))
+    own = {}
+    for key in keys:
+        if "{" + PREFIX in key:
+            continue
+        own.setdefault(key.split("{", 1)[1], set()).add(key_slot(key.encode()))
+    assert sorted(own) == sorted(f"{customer_id}}}" for customer_id in CUSTOMERS)
+    assert all(len(slots) == 1 for slots in own.values())  # a customer's hash and set: one slot
+    # Customers spread over all three masters: the cluster shares their load.
+    masters = {cluster_client.get_node_from_key(f"{PREFIX}L:{{{customer_id}}}").port for customer_id in CUSTOMERS}
+    assert masters == {node.port for node in redis_cluster.nodes}
+    catalogue = {key_slot(key.encode()) for key in keys if "{" + PREFIX in key}
+    assert len(catalogue) == 1 and catalogue.isdisjoint(set().union(*own.values()))
+
+
+def test_a_mock_namespace_is_one_slot(store, cluster_client):
+    spaced = store.namespace("team-a")
+    spaced.replace({"labels": [{"id": "vip", "name": "VIP"}], "customers": [{"id": CUSTOMERS[0], "name": "C", "labels": ["vip"]}]})
+    keys = list(cluster_client.scan_iter(match=f"{PREFIX}ns:*", count=1000))
+    assert len(keys) > 5 and len({key_slot(key.encode()) for key in keys}) == 1
+    assert ids(spaced.customer_labels(CUSTOMERS[0])) == ["vip"]
+
+
+# -- promise 1: attach is all or nothing against unknown labels -----------------------
+
+
+def test_attach_with_an_unknown_label_changes_nothing(store, cluster_client):
+    store.create_label({"id": "a", "name": "A"})
+    customer = store.create_customer({"name": "C"})["id"]
+    with pytest.raises(UnknownLabels) as err:
+        store.attach(customer, ["a", "nope"])
+    assert err.value.label_ids == ["nope"]
+    assert carried(cluster_client, customer) == set()
+    assert store.label_customers("a", 10).items == []
+
+
+def test_a_label_deleted_before_the_customer_step_is_not_attached(store, cluster_client):
+    """The label's number was looked up, then the label went: the answer step finds it dead."""
+    store.create_label({"id": "a", "name": "A"})
+    store.create_label({"id": "b", "name": "B"})
+    customer = store.create_customer({"name": "C"})["id"]
+    before(store, "cluster/customer_labels", lambda: store.delete_label("a"))
+    assert ids(store.attach(customer, ["a", "b"])) == ["b"]
+    assert carried(cluster_client, customer) == {"2"}  # a's number 1 is gone from the set too
+    store.create_label({"id": "a", "name": "A"})  # the same id again: a new label
+    assert ids(store.customer_labels(customer)) == ["b"]
+    assert store.label_customers("a", 10).items == []
+
+
+# -- promise 2: a label deleted while others attach it ends up attached nowhere -------
+
+
+def test_a_label_deleted_between_the_customer_step_and_the_catalogue_step(store, cluster_client):
+    store.create_label({"id": "a", "name": "A"})
+    customer = store.create_customer({"name": "C"})["id"]
+    before(store, "cluster/answer", lambda: store.delete_label("a"))
+    assert store.attach(customer, ["a"]) == []
+    assert carried(cluster_client, customer) == set()
+    assert not cluster_client.exists(f"{PREFIX}{{{PREFIX}catalogue}}:carriers:1")
+
+
+def test_a_label_deleted_after_it_is_marked_is_swept_from_the_customer(store, cluster_client):
+    store.create_label({"id": "a", "name": "A"})
+    customers = [store.create_customer({"name": f"C{i}"})["id"] for i in range(5)]
+    for customer in customers:
+        store.attach(customer, ["a"])
+    store.delete_label("a")
+    assert all(carried(cluster_client, customer) == set() for customer in customers)
+    assert cluster_client.smembers(f"{PREFIX}{{{PREFIX}catalogue}}:label-gc") == set()
+
+
+def test_a_number_a_stopped_process_left_behind_is_never_shown_and_is_cleaned(store, cluster_client):
+    """A process that stops between the customer step and the catalogue step leaves
+    the number in the set, unmarked: a delete cannot sweep it, readers skip it."""
+    store.create_label({"id": "a", "name": "A"})
+    store.create_label({"id": "b", "name": "B"})
+    customer = store.create_customer({"name": "C"})["id"]
+
+    def stop():
+        raise SystemExit("the process stops here")
+
+    before(store, "cluster/answer", stop)
+    with pytest.raises(SystemExit):
+        store.attach(customer, ["a"])
+    store.delete_label("a")
+    assert carried(cluster_client, customer) == {"1"}  # left behind
+    assert store.customer_labels(customer) == []  # never shown
+    assert carried(cluster_client, customer) == set()  # and taken off by the read
+    assert ids(store.attach(customer, ["b"])) == ["b"]
+
+
+def test_numbers_left_behind_do_not_count_against_the_cap(store, cluster_client):
+    labels = [store.create_label({"id": f"l{i}", "name": f"L{i}"})["id"] for i in range(252)]
+    customer = store.create_customer({"name": "C"})["id"]
+    store.attach(customer, labels[:250])
+    store._drop_label("l0")  # deleted, and its sweep not yet at this customer
+    assert len(carried(cluster_client, customer)) == 250
+    assert len(store.attach(customer, ["l250"])) == 250
+    assert "1" not in carried(cluster_client, customer)
+    with pytest.raises(TooManyLabels):
+        store.attach(customer, ["l251"])
+
+
+# -- the index of customers: kept by steps in two slots -------------------------------
+
+
+def test_a_customer_made_again_while_its_delete_runs_stays_listed(store):
+    store.create_label({"id": "a", "name": "A"})
+    customer = store.create_customer({"id": CUSTOMERS[0], "name": "Old"})["id"]
+    # Between the delete's customer step and its index step, the same id is made again.
+    before(store, "cluster/index", lambda: store.create_customer({"id": customer, "name": "New"}))
+    store.delete_customer(customer)
+    assert [c["name"] for c in store.list_customers(10).items] == ["New"]
+    store.attach(customer, ["a"])
+    assert [c["name"] for c in store.label_customers("a", 10).items] == ["New"]
+
+
+def test_an_index_entry_without_keys_is_not_listed(store):
+    """A create that stopped after listing itself: readers check the customer's own keys."""
+    store.create_customer({"id": CUSTOMERS[1], "name": "Real"})
+    store._index("reserve", CUSTOMERS[0])
+    page = store.list_customers(1)
+    assert [c["id"] for c in page.items] == [CUSTOMERS[1]] and page.next_after is None
+    assert store.create_customer({"id": CUSTOMERS[0], "name": "Made"})["name"] == "Made"
+    assert [c["name"] for c in store.list_customers(10).items] == ["Made", "Real"]
+
+
+def test_detached_and_deleted_customers_are_not_carriers(store):
+    store.create_label({"id": "a", "name": "A"})
+    customers = [store.create_customer({"id": customer_id, "name": "C"})["id"] for customer_id in CUSTOMERS[:6]]
+    for customer in customers:
+        store.attach(customer, ["a"])
+    store.detach(customers[1], ["a"])
+    store.delete_customer(customers[2])
+    first = store.label_customers("a", 2)
+    rest = store.label_customers("a", 10, first.next_after)
+    assert [c["id"] for c in first.items + rest.items] == [customers[0], *customers[3:]]
+    with pytest.raises(NotFound):
+        store.label_customers("nope", 10)
