@@ -13,6 +13,8 @@ from pathlib import Path
 
 import settings
 
+from .redis_server import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 #: The service's environment settings: a test sets the ones it means, no others.
 SETTINGS = {*settings.DEFAULTS, *settings.PROCESS_SETTINGS, "FLASK_DEBUG"}
@@ -101,3 +103,11 @@ def listening_addresses(port):
             if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
                 found.add(address)
     return found
+
+
+def serve(redis_url, api_tokens, **settings):
+    """gunicorn from the Procfile's web line on ``redis_url``; (process, port)."""
+    port = free_port()
+    process = start(web_command(), PORT=str(port), API_TOKENS=api_tokens, REDIS_URL=redis_url, **settings)
+    wait_until_up(process, port)
+    return process, port

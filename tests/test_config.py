@@ -7,7 +7,7 @@ from redis.retry import Retry
 
 import settings
 from app import create_app
-from store import MemoryStore, RedisStore, store_from_url
+from store import ClusterStore, MemoryStore, RedisStore, store_from_url
 from settings import ConfigError
 
 from .conftest import API_TOKENS, auth
@@ -32,6 +32,20 @@ def test_unknown_store_url_is_a_clear_error(url):
         store_from_url(url)
     assert str(err.value).startswith("REDIS_URL: unknown store")
     assert "memory://, redis://, rediss://, unix://" in str(err.value)
+
+
+@pytest.mark.parametrize("url", ["redis://localhost:6379/0", "rediss://user:pw@example.invalid:6380/0"])
+def test_store_from_url_on_a_cluster(url):
+    """A cluster store connects on first use: a cluster down at start is a 503, not a failed start."""
+    store = store_from_url(url, cluster=True)
+    assert type(store) is ClusterStore
+    assert type(store.namespace("a")) is RedisStore  # a namespace is one slot: the single-node scripts
+
+
+@pytest.mark.parametrize("url", ["unix:///tmp/redis.sock", "memory://"])
+def test_a_cluster_needs_a_tcp_url(url):
+    with pytest.raises(ConfigError, match="REDIS_CLUSTER: a cluster needs a redis:// or rediss:// URL"):
+        store_from_url(url, cluster=True)
 
 
 def test_unknown_scheme_stops_create_app():

@@ -16,7 +16,7 @@ from app import create_app
 from store.connection import make_client
 
 from .conftest import API_TOKENS, TOKENS, auth
-from .processes import call, refusal, start, stop, wait_until_up, web_command
+from .processes import call, refusal, serve, start, stop, wait_until_up, web_command
 from .redis_server import RedisServer, free_port
 
 #: A Lua script that keeps Redis busy for 1.2 s (under the 1.5 s command
@@ -27,14 +27,6 @@ repeat local t = redis.call('TIME')
 until (t[1] - t0[1]) * 1000000 + (t[2] - t0[2]) > 1200000
 return 1
 """
-
-
-def serve(redis_url, **settings):
-    """gunicorn from the Procfile's web line on ``redis_url``; (process, port)."""
-    port = free_port()
-    process = start(web_command(), PORT=str(port), API_TOKENS=API_TOKENS, REDIS_URL=redis_url, **settings)
-    wait_until_up(process, port)
-    return process, port
 
 
 def workers(pid, expected):
@@ -61,7 +53,7 @@ def children(pid):
 
 
 def test_sigterm_finishes_requests_in_flight_and_refuses_new_ones(redis_server):
-    process, port = serve(redis_server.url, WEB_CONCURRENCY="1")
+    process, port = serve(redis_server.url, API_TOKENS, WEB_CONCURRENCY="1")
     try:
         _, customer = call(port, "POST", "/customers/customers", {"name": "Ada"}, TOKENS["admin"])
         blocker = threading.Thread(target=redis.Redis(port=redis_server.port).eval, args=(BUSY_SECOND, 0))
@@ -89,7 +81,7 @@ def test_sigterm_finishes_requests_in_flight_and_refuses_new_ones(redis_server):
 
 
 def test_web_concurrency_sets_the_workers_and_logs_are_json_lines(redis_server):
-    process, port = serve(redis_server.url, WEB_CONCURRENCY="3")
+    process, port = serve(redis_server.url, API_TOKENS, WEB_CONCURRENCY="3")
     try:
         assert workers(process.pid, 3) == 3
         call(port, "GET", "/labels/labels", token=TOKENS["reader"])
@@ -126,6 +118,8 @@ def test_without_redis_there_is_one_worker_so_state_is_one():
         ({"REDIS_MAX_CONNECTIONS": "-1"}, "Error: REDIS_MAX_CONNECTIONS: '-1' is not a whole number"),
         ({"API_TOKENS": "short:admin"}, "Error: API_TOKENS: entry 1 is shorter than 16 characters"),
         ({"REDIS_KEY_PREFIX": "a{b}:"}, "Error: REDIS_KEY_PREFIX: 'a{b}:' must not hold { or }"),
+        ({"REDIS_CLUSTER": "maybe"}, "Error: REDIS_CLUSTER: 'maybe' is not a yes or no"),
+        ({"REDIS_CLUSTER": "true"}, "Error: REDIS_CLUSTER: a cluster needs a redis:// or rediss:// URL, not 'memory'"),
     ],
 )
 def test_bad_production_settings_stop_the_start_with_one_line(settings, message):
@@ -137,7 +131,7 @@ def test_bad_production_settings_stop_the_start_with_one_line(settings, message)
 def test_acknowledged_attaches_survive_a_redis_crash(tmp_path):
     """With appendonly yes and appendfsync always, every answered write is on disk."""
     server = RedisServer(tmp_path, "--appendonly", "yes", "--appendfsync", "always").start()
-    process, port = serve(server.url, WEB_CONCURRENCY="2")
+    process, port = serve(server.url, API_TOKENS, WEB_CONCURRENCY="2")
     try:
         admin, editor = TOKENS["admin"], TOKENS["editor"]
         for i in range(20):

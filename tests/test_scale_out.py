@@ -1,0 +1,101 @@
+"""Scaling out: separate gunicorn masters sharing one Redis or one Redis Cluster,
+a cluster that is down, and a cluster master failing over to its replica."""
+
+import signal
+import time
+
+import pytest
+
+from app import create_app
+
+from .conftest import API_TOKENS, TOKENS, auth
+from .processes import call, serve, stop
+from .redis_server import RedisClusterServers, free_port
+
+
+@pytest.fixture(params=["redis", "cluster"])
+def shared(request):
+    """(REDIS_URL, other settings) of one Redis, or of one Redis Cluster."""
+    if request.param == "redis":
+        return request.getfixturevalue("redis_url"), {}
+    return request.getfixturevalue("redis_cluster").url, {"REDIS_CLUSTER": "true"}
+
+
+def test_two_gunicorn_masters_share_one_store(shared):
+    """A write through one service process is seen at once through the other."""
+    url, settings = shared
+    (a, port_a), (b, port_b) = (serve(url, API_TOKENS, **settings) for _ in range(2))
+    admin, editor, reader = TOKENS["admin"], TOKENS["editor"], TOKENS["reader"]
+    try:
+        assert call(port_a, "POST", "/labels/labels", {"id": "vip", "name": "VIP"}, admin)[0] == 201
+        assert call(port_b, "GET", "/labels/labels/vip", token=reader)[1]["name"] == "VIP"
+        customers = [call(port_b, "POST", "/customers/customers", {"name": f"C{i}"}, admin)[1]["id"] for i in range(8)]
+        for i, customer in enumerate(customers):
+            path = f"/customers/customers/{customer}/labels"
+            writer, other = (port_a, port_b) if i % 2 else (port_b, port_a)
+            assert call(writer, "POST", path, {"labels": ["vip"]}, editor)[0] == 200
+            assert [label["id"] for label in call(other, "GET", path, token=reader)[1]["data"]] == ["vip"]
+        carriers = call(port_a, "GET", "/labels/labels/vip/customers?limit=100", token=reader)[1]["data"]
+        assert sorted(c["id"] for c in carriers) == sorted(customers)
+        assert call(port_b, "DELETE", "/labels/labels/vip", token=admin)[0] == 204
+        path = f"/customers/customers/{customers[0]}/labels"
+        assert call(port_a, "GET", path, token=reader)[1]["data"] == []
+    finally:
+        stop(a)
+        stop(b)
+
+
+def test_a_cluster_down_at_start_is_a_503_until_it_is_up(tmp_path):
+    cluster = RedisClusterServers(tmp_path)
+    app = create_app({"API_TOKENS": API_TOKENS, "REDIS_URL": cluster.url, "REDIS_CLUSTER": True})
+    client = app.test_client()
+    try:
+        response = client.get("/labels/labels", headers=auth("reader"))
+        assert response.status_code == 503 and response.mimetype == "application/problem+json"
+        assert client.get("/readyz").status_code == 503
+        cluster.start()
+        assert client.get("/readyz").status_code == 200
+        assert client.get("/labels/labels", headers=auth("reader")).status_code == 200
+    finally:
+        cluster.stop()
+
+
+def test_a_master_failing_over_gives_503s_then_recovers_with_its_data(tmp_path):
+    """Kill a master that has a replica: its customers get 503s, never a 500, until
+    the cluster promotes the replica; then the same data is served again."""
+    cluster = RedisClusterServers(tmp_path).start()
+    app = create_app({"API_TOKENS": API_TOKENS, "REDIS_URL": cluster.url, "REDIS_CLUSTER": True})
+    client = app.test_client()
+    try:
+        assert client.post("/labels/labels", json={"id": "vip", "name": "VIP"}, headers=auth("admin")).status_code == 201
+        customers = [client.post("/customers/customers", json={"name": f"C{i}"}, headers=auth("admin")).json["id"]
+                     for i in range(12)]
+        for customer in customers:
+            assert client.post(f"/customers/customers/{customer}/labels", json={"labels": ["vip"]},
+                               headers=auth("editor")).status_code == 200
+        victim = cluster.nodes[1]
+        replica = cluster.add_replica(victim)
+        # Every write has reached the replica before its master dies.
+        assert victim.client().execute_command("WAIT", 1, 5000) == 1
+        store = app.extensions["customer_labels.store"].default
+        on_victim = [c for c in customers if store._redis.get_node_from_key(f"cl:L:{{{c}}}").port == victim.port]
+        assert on_victim, "some customer lives on the master that is killed"
+        victim.stop(signal.SIGKILL)
+        statuses, started = [], time.monotonic()
+        path = f"/customers/customers/{on_victim[0]}/labels"
+        while time.monotonic() - started < 30:
+            before = time.monotonic()
+            response = client.get(path, headers=auth("reader"))
+            assert time.monotonic() - before < 2
+            statuses.append(response.status_code)
+            if response.status_code == 200:
+                break
+            assert response.status_code == 503 and "Retry-After" in response.headers
+            time.sleep(0.1)
+        assert statuses[0] == 503 and statuses[-1] == 200, statuses
+        assert replica.client().info("replication")["role"] == "master"
+        for customer in customers:
+            response = client.get(f"/customers/customers/{customer}/labels", headers=auth("reader"))
+            assert response.status_code == 200 and [label["id"] for label in response.json["data"]] == ["vip"]
+    finally:
+        cluster.stop()
