@@ -15,21 +15,26 @@ def fill(client, prefix, customers, labels=LABELS, per_customer=5, seed=1):
     store = RedisStore(client, prefix)
     for label_id in labels:
         store.create_label({"id": label_id, "name": label_id.replace("-", " ").title()})
-    ids = [str(uuid.UUID(int=random.Random(seed + i).getrandbits(128), version=4)) for i in range(customers)]
+    ids = customer_ids(customers, seed)
     _pipelined(store, "create_customer", ids, lambda cid: (
         [store._customer_key(cid), store._key("customers"), store._key("customer-seq")],
-        [store._p, cid, *_fields(customer_record({"id": cid, "name": "Customer", "email": "c@example.com"}, utcnow()))],
+        [store._c, cid, *_fields(customer_record({"id": cid, "name": "Customer", "email": "c@example.com"}, utcnow()))],
     ))
     if per_customer:
         attach(store, ids, labels, per_customer, seed)
     return store, ids
 
 
+def customer_ids(customers, seed=1):
+    """The same random UUIDs every run."""
+    return [str(uuid.UUID(int=random.Random(seed + i).getrandbits(128), version=4)) for i in range(customers)]
+
+
 def attach(store, ids, labels, per_customer, seed=1):
     rng = random.Random(seed)
     _pipelined(store, "customer_labels", ids, lambda cid: (
         [store._customer_key(cid), store._attached_key(cid)],
-        [store._p, "attach", 250, *rng.sample(labels, per_customer)],
+        [store._c, "attach", 250, *rng.sample(labels, per_customer)],
     ))
 
 
@@ -53,7 +58,7 @@ def plain_sets(client, customers, per_customer=5, seed=1):
     """The naive layout, for comparison: sets of 36-character ids in both directions."""
     rng = random.Random(seed)
     labels = [str(uuid.UUID(int=i, version=4)) for i in range(50)]
-    ids = [str(uuid.UUID(int=random.Random(seed + i).getrandbits(128), version=4)) for i in range(customers)]
+    ids = customer_ids(customers, seed)
     for start in range(0, customers, 1000):
         with client.pipeline(transaction=False) as pipe:
             for cid in ids[start : start + 1000]:

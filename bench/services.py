@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.processes import environment, wait_until_up  # noqa: E402  (the tests' process helpers)
-from tests.redis_server import RedisServer, free_port  # noqa: E402
+from tests.redis_server import RedisClusterServers, RedisServer, free_port  # noqa: E402
 
 TOKEN = "bench-token-0123456789abcdef"
 API_TOKENS = f"{TOKEN}:admin"
@@ -26,6 +26,17 @@ def redis_server():
             yield server
         finally:
             server.stop(signal.SIGKILL)
+
+
+@contextmanager
+def redis_cluster():
+    """A 3-master Redis Cluster of the benchmark's own."""
+    with tempfile.TemporaryDirectory() as directory:
+        cluster = RedisClusterServers(Path(directory)).start()
+        try:
+            yield cluster
+        finally:
+            cluster.stop()
 
 
 @contextmanager

@@ -1,6 +1,7 @@
-"""The benchmark still works: its quick mode, end to end. It asserts no speed:
+"""The benchmarks still work: their quick modes, end to end. It asserts no speed:
 the figures are for people to read (README), not for tests to judge."""
 
+import json
 import subprocess
 import sys
 
@@ -21,3 +22,17 @@ def test_quick_benchmark_runs_and_writes_its_table_and_chart(tmp_path):
     for line in ("memory:", "GET latency with", "attach 100 labels", "deleting a label"):
         assert line in table
     assert (tmp_path / "chart.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_quick_cluster_benchmark_runs_and_writes_its_table(tmp_path):
+    require("wrk", package="wrk")
+    require("redis-server", "redis-cli", package="redis-server")
+    done = subprocess.run(
+        [sys.executable, "bench/cluster.py", "--quick", "--out", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    table = (tmp_path / "cluster.md").read_text()
+    assert "| GET labels |" in table and "| POST attach |" in table
+    rows = json.loads((tmp_path / "cluster.json").read_text())
+    assert [row["endpoint"] for row in rows] == ["GET labels", "POST attach"]
