@@ -54,7 +54,7 @@ def measure(seconds, rounds, directory):
                 serving("app:app", API_TOKENS=API_TOKENS, REDIS_URL=cluster.url, REDIS_CLUSTER="true")
             ),
         }
-        results = {}
+        results, before = {}, commands(cluster)
         for round_ in range(rounds):
             for endpoint, method in RUNS:
                 args = [TOKEN, ids_file, method, load.LABELS_PATH, *([body] if method == "POST" else [])]
@@ -64,12 +64,29 @@ def measure(seconds, rounds, directory):
                 # Side by side: each round runs one right after the other.
                 pair = (load.run(urls["single"], args, seconds), load.run(urls["cluster"], args, seconds))
                 results.setdefault(endpoint, []).append(pair)
+        shares = command_shares(cluster, before)
     rows = []
     for endpoint, pairs in results.items():
         single, cluster = sorted(pairs, key=lambda pair: pair[1].rps / pair[0].rps)[len(pairs) // 2]
         rows.append({"endpoint": endpoint, "single": single._asdict(), "cluster": cluster._asdict(),
                      "ratio": cluster.rps / single.rps})
-    return rows
+    return rows, shares
+
+
+def commands(cluster):
+    """Commands each master has processed so far, by port."""
+    return {node.port: node.client().info("stats")["total_commands_processed"] for node in cluster.nodes}
+
+
+def command_shares(cluster, before):
+    """Each master's share of the commands since ``before``, the catalogue's master first."""
+    after = commands(cluster)
+    done = {port: after[port] - before[port] for port in after}
+    total = sum(done.values())
+    client = make_client(cluster.url, cluster=True)
+    catalogue = client.get_node_from_key(RedisStore(client)._key("labels")).port
+    order = sorted(done, key=lambda port: port != catalogue)
+    return [{"master": "catalogue" if port == catalogue else "other", "share": done[port] / total} for port in order]
 
 
 def table(rows):
@@ -96,11 +113,13 @@ def main():
     load.ensure_wrk()
     seconds, rounds = (2, 1) if args.quick else (15, 3)
     with tempfile.TemporaryDirectory() as directory:
-        rows = measure(seconds, rounds, directory)
-    text = f"Measured {date.today()} on {report.machine()}, {mode} mode.\n\n{table(rows)}\n"
+        rows, shares = measure(seconds, rounds, directory)
+    split = ", ".join(f"{share['master']} {share['share']:.0%}" for share in shares)
+    text = (f"Measured {date.today()} on {report.machine()}, {mode} mode.\n\n{table(rows)}\n\n"
+            f"- The cluster's masters' shares of the commands during the runs: {split}.\n")
     out.mkdir(parents=True, exist_ok=True)
     (out / "cluster.md").write_text(text)
-    (out / "cluster.json").write_text(json.dumps(rows, indent=2))
+    (out / "cluster.json").write_text(json.dumps({"rows": rows, "shares": shares}, indent=2))
     print(text)
     print(f"written to {out}")
 

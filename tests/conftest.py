@@ -5,6 +5,7 @@ import os
 
 import fakeredis
 import pytest
+import redis
 from pytest_redis import factories
 
 from app import create_app
@@ -82,6 +83,20 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+class RoundTrips:
+    """Counts what redis-py sends: one packed send is one round trip."""
+
+    def __init__(self, monkeypatch):
+        self.count = 0
+        original = redis.connection.AbstractConnection.send_packed_command
+
+        def counted(connection, *args, **kwargs):
+            self.count += 1
+            return original(connection, *args, **kwargs)
+
+        monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counted)
 
 
 def auth(role):

@@ -11,7 +11,7 @@ from redis.cluster import key_slot
 
 from store import ClusterStore, NotFound, TooManyLabels, UnknownLabels
 
-from .conftest import PREFIX
+from .conftest import PREFIX, RoundTrips
 
 #: Fixed ids, so which slot each lands in is the same every run.
 CUSTOMERS = sorted(str(uuid.uuid5(uuid.NAMESPACE_URL, f"customer-{i}")) for i in range(30))
@@ -192,3 +192,18 @@ def test_detached_and_deleted_customers_are_not_carriers(store):
     assert [c["id"] for c in first.items + rest.items] == [customers[0], *customers[3:]]
     with pytest.raises(NotFound):
         store.label_customers("nope", 10)
+
+
+# -- what a request costs ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("change, trips", [("get", 2), ("attach", 3), ("detach", 3)])
+def test_round_trips_per_request(store, monkeypatch, change, trips):
+    """One step a slot: the customer's, and the catalogue's once or twice (store/README.md)."""
+    store.create_label({"id": "a", "name": "A"})
+    customer = store.create_customer({"name": "C"})["id"]
+    store.labels_json(customer, change, ["a"])  # the client knows the cluster, the scripts are loaded
+    counted = RoundTrips(monkeypatch)
+    for _ in range(5):
+        store.labels_json(customer, change, [] if change == "get" else ["a"])
+    assert counted.count == 5 * trips

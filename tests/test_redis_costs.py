@@ -11,21 +11,7 @@ from app import create_app
 from store import RedisStore
 from store.redis_store import DETACH_BATCH
 
-from .conftest import API_TOKENS, auth
-
-
-class RoundTrips:
-    """Counts what redis-py sends: one packed send is one round trip."""
-
-    def __init__(self, monkeypatch):
-        self.count = 0
-        original = redis.connection.AbstractConnection.send_packed_command
-
-        def counted(connection, *args, **kwargs):
-            self.count += 1
-            return original(connection, *args, **kwargs)
-
-        monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counted)
+from .conftest import API_TOKENS, RoundTrips, auth
 
 
 @pytest.fixture

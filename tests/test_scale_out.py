@@ -7,6 +7,7 @@ import time
 import pytest
 
 from app import create_app
+from store import ClusterStore, RedisStore
 
 from .conftest import API_TOKENS, TOKENS, auth
 from .processes import call, serve, stop
@@ -99,3 +100,22 @@ def test_a_master_failing_over_gives_503s_then_recovers_with_its_data(tmp_path):
             assert response.status_code == 200 and [label["id"] for label in response.json["data"]] == ["vip"]
     finally:
         cluster.stop()
+
+
+def test_moving_from_one_redis_to_a_cluster_keeps_everything(real_redis, cluster_client, tmp_path):
+    """The README's way to move: `flask fixtures export` from one Redis, `load` into the cluster."""
+    one = create_app({"API_TOKENS": API_TOKENS, "STORE": RedisStore(real_redis, "cl:")})
+    three = create_app({"API_TOKENS": API_TOKENS, "STORE": ClusterStore(cluster_client, "cl:")})
+    client = one.test_client()
+    for i in range(5):
+        client.post("/labels/labels", json={"id": f"l{i}", "name": f"L{i}"}, headers=auth("admin"))
+    for i in range(20):
+        customer = client.post("/customers/customers", json={"name": f"C{i}"}, headers=auth("admin")).json["id"]
+        client.post(f"/customers/customers/{customer}/labels", json={"labels": [f"l{i % 5}", f"l{(i + 2) % 5}"]},
+                    headers=auth("editor"))
+    state = tmp_path / "state.json"
+    assert one.test_cli_runner().invoke(args=["fixtures", "export", str(state)]).exit_code == 0
+    assert three.test_cli_runner().invoke(args=["fixtures", "load", str(state)]).exit_code == 0
+    assert RedisStore(real_redis, "cl:").export() == ClusterStore(cluster_client, "cl:").export()
+    carriers = three.test_client().get("/labels/labels/l0/customers", headers=auth("reader")).json["data"]
+    assert len(carriers) == 8
