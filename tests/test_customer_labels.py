@@ -98,7 +98,7 @@ def test_ids_that_look_like_other_keys_name_no_label(client, make):
 
 
 @pytest.mark.parametrize("method", ["get", "post", "delete"])
-@pytest.mark.parametrize("customer_id", [str(uuid.uuid4()), "not-a-uuid", "1234", "../labels"])
+@pytest.mark.parametrize("customer_id", [str(uuid.uuid4()), "not-a-uuid", "1234", "../labels", "}{x}"])
 def test_unknown_or_malformed_customer_is_404(client, make, method, customer_id):
     make.label(id="a")
     response = getattr(client, method)(url(customer_id), json={"labels": ["a"]}, headers=auth("editor"))
