@@ -11,8 +11,8 @@ from flask import current_app, has_request_context, request
 
 from settings import ConfigError
 
-from .cluster import ClusterStore
 from .base import DEFAULT_COLOR, LABEL_CAP, Page, Store
+from .cluster import ClusterStore
 from .connection import make_client
 from .errors import Conflict, NotFound, StoreError, StoreUnavailable, TooManyLabels, UnknownLabels
 from .memory import MemoryStore
