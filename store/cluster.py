@@ -4,9 +4,11 @@ Each customer's keys share one slot, and the catalogue's keys (labels, and the
 index of customers) share another. Whatever touches only one of them is the
 single-node store's own script; what spans both is here, as steps of one slot
 each. How each promise is kept without one step over both is in store/README.md.
+Requests read the catalogue's cards from copies spread over the cluster (copies.py).
 """
 
 from .base import LABEL_CAP, Page
+from .copies import CatalogueCopies
 from .errors import Conflict, NotFound, TooManyLabels, UnknownLabels
 from .redis_store import CUSTOMER_FIELDS, DETACH_BATCH, LABEL_FIELDS, SCRIPTS, RedisStore, glob_pattern
 from .redis_support import availability, pairs, record
@@ -15,10 +17,14 @@ from .redis_support import availability, pairs, record
 BATCH = 1000
 
 
-class ClusterStore(RedisStore):
+class ClusterStore(CatalogueCopies, RedisStore):
     SCRIPTS = SCRIPTS + tuple(
-        f"cluster/{name}" for name in ("customer_labels", "answer", "customer", "index", "carriers")
+        f"cluster/{name}" for name in ("customer_labels", "mark", "answer", "copy", "customer", "index", "carriers")
     )
+
+    def __init__(self, client, prefix="cl:"):
+        super().__init__(client, prefix)
+        self._init_copies()
 
     def _call(self, commands):
         """Run ``commands(pipe)`` in a pipeline, which a cluster splits by node; the replies."""
@@ -38,18 +44,14 @@ class ClusterStore(RedisStore):
         replies = self._call(commands)
         return list(zip(replies[::2], replies[1::2])) if also else replies
 
-    # -- a customer's labels: the catalogue's half, the customer's, the catalogue's ---
+    # -- a customer's labels: numbers from a copy, the customer's step, marks, the answer ---
 
     def _labels_json(self, customer_id, change, label_ids):
-        numbers = {}
-        if label_ids and change != "get":
-            with availability():
-                found = self._redis.hmget(self._key("label-numbers"), label_ids)
-            numbers = {label_id: n for label_id, n in zip(label_ids, found) if n is not None}
+        self._repair_now_and_then()
+        copy = self._copy_of(customer_id)
+        numbers = self._copy_numbers(copy, label_ids) if label_ids and change != "get" else {}
         if change == "attach" and len(numbers) < len(label_ids):
-            if self._get_customer(customer_id) is None:
-                raise NotFound("customer", customer_id)
-            raise UnknownLabels([label_id for label_id in label_ids if label_id not in numbers])
+            numbers = self._catalogue_numbers(customer_id, label_ids, numbers)
         keys = [self._customer_key(customer_id), self._attached_key(customer_id)]
         status, *rest = self._run("cluster/customer_labels", keys, [change, LABEL_CAP, *numbers.values()])
         if status == "cap" and self._drop_dead(customer_id, rest[2]):
@@ -60,13 +62,38 @@ class ClusterStore(RedisStore):
         if status == "cap":
             raise TooManyLabels(LABEL_CAP, rest[0], rest[1])
         c, added, carried = rest
-        args = [self._c, c, len(added), *added, *carried]
-        body, dead = self._run("cluster/answer", [self._key("label-ids")], args)
+        # Only the catalogue decides whether a label is live: the mark step for the
+        # labels just attached, and a look there for any the copy has no card of.
+        dead = self._run("cluster/mark", [self._key("label-ids")], [self._c, c, *added]) if added else []
+        shown = [n for n in carried if n not in dead]
+        body, missing = self._copy_answer(copy, shown)
+        if missing:
+            with availability():
+                live = self._redis.hmget(self._key("label-ids"), missing)
+            dead += [n for n, label_id in zip(missing, live) if label_id is None]
+            behind = [label_id for label_id in live if label_id is not None]
+            for label_id in behind:  # the copy lags: bring it in line, and answer again
+                self._sync_label(label_id)
+            if behind:
+                body, _ = self._copy_answer(copy, [n for n in shown if n not in dead])
         if dead:
             # A label deleted while this attached it, or left by a stopped process.
             with availability():
                 self._redis.srem(self._attached_key(customer_id), *dead)
         return body
+
+    def _catalogue_numbers(self, customer_id, label_ids, known):
+        """The numbers from the catalogue itself, when the copy knows fewer: it may lag."""
+        with availability():
+            found = self._redis.hmget(self._key("label-numbers"), label_ids)
+        numbers = {label_id: n for label_id, n in zip(label_ids, found) if n is not None}
+        if len(numbers) < len(label_ids):
+            if self._get_customer(customer_id) is None:
+                raise NotFound("customer", customer_id)
+            raise UnknownLabels([label_id for label_id in label_ids if label_id not in numbers])
+        for label_id in numbers.keys() - known.keys():
+            self._sync_label(label_id)
+        return numbers
 
     def _drop_dead(self, customer_id, carried):
         """Take the numbers of deleted labels off a customer; whether there were any."""
@@ -76,6 +103,22 @@ class ClusterStore(RedisStore):
             if dead:
                 self._redis.srem(self._attached_key(customer_id), *dead)
         return bool(dead)
+
+    # -- labels: the catalogue's scripts, then the copies ---------------------------
+
+    def _create_label(self, label, key):
+        with self._syncing(label["id"]):
+            super()._create_label(label, key)
+
+    def _update_label(self, label_id, changes, new_key):
+        with self._syncing(label_id):
+            return super()._update_label(label_id, changes, new_key)
+
+    def _delete_label(self, label_id):
+        with self._syncing(label_id):
+            deleted = self._drop_label(label_id)
+        self._detach_dropped_labels()
+        return deleted
 
     # -- customers: their own slot, and the catalogue's index of them -------------
 
@@ -172,6 +215,7 @@ class ClusterStore(RedisStore):
         # The catalogue first: it holds the seed mark that 'once' checks.
         if not super()._replace(labels, customers, mode, keys="catalogue"):
             return False
+        self._write_copies(labels)
         with availability():
             old = [
                 key

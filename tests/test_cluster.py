@@ -4,12 +4,15 @@ cross-slot atomicity, with each step of an operation interleaved by hand.
 (The whole API suite also runs on the cluster: the ``cluster`` store of conftest.)
 """
 
+import json
+import time
 import uuid
 
 import pytest
 from redis.cluster import key_slot
 
 from store import ClusterStore, NotFound, TooManyLabels, UnknownLabels
+from store.copies import COPIES, STALE_AFTER
 
 from .conftest import PREFIX, RoundTrips
 
@@ -64,8 +67,12 @@ def test_each_customer_is_one_slot_and_customers_spread_over_every_master(store,
     # Customers spread over all three masters: the cluster shares their load.
     masters = {cluster_client.get_node_from_key(f"{PREFIX}L:{{{customer_id}}}").port for customer_id in CUSTOMERS}
     assert masters == {node.port for node in redis_cluster.nodes}
-    catalogue = {key_slot(key.encode()) for key in keys if "{" + PREFIX in key}
+    catalogue = {key_slot(key.encode()) for key in keys if "{" + PREFIX + "catalogue}" in key}
     assert len(catalogue) == 1 and catalogue.isdisjoint(set().union(*own.values()))
+    # The copies of its cards: sixteen slots, on every master.
+    copies = {key for key in keys if "{" + PREFIX + "catalogue:" in key}
+    assert len({key_slot(key.encode()) for key in copies}) == COPIES
+    assert {cluster_client.get_node_from_key(key).port for key in copies} == masters
 
 
 def test_a_mock_namespace_is_one_slot(store, cluster_client):
@@ -108,7 +115,7 @@ def test_a_label_deleted_before_the_customer_step_is_not_attached(store, cluster
 def test_a_label_deleted_between_the_customer_step_and_the_catalogue_step(store, cluster_client):
     store.create_label({"id": "a", "name": "A"})
     customer = store.create_customer({"name": "C"})["id"]
-    before(store, "cluster/answer", lambda: store.delete_label("a"))
+    before(store, "cluster/mark", lambda: store.delete_label("a"))
     assert store.attach(customer, ["a"]) == []
     assert carried(cluster_client, customer) == set()
     assert not cluster_client.exists(f"{PREFIX}{{{PREFIX}catalogue}}:carriers:1")
@@ -134,7 +141,7 @@ def test_a_number_a_stopped_process_left_behind_is_never_shown_and_is_cleaned(st
     def stop():
         raise SystemExit("the process stops here")
 
-    before(store, "cluster/answer", stop)
+    before(store, "cluster/mark", stop)
     with pytest.raises(SystemExit):
         store.attach(customer, ["a"])
     store.delete_label("a")
@@ -154,6 +161,100 @@ def test_numbers_left_behind_do_not_count_against_the_cap(store, cluster_client)
     assert "1" not in carried(cluster_client, customer)
     with pytest.raises(TooManyLabels):
         store.attach(customer, ["l251"])
+
+
+def test_a_label_deleted_after_it_is_marked_but_before_the_answer(store, cluster_client):
+    store.create_label({"id": "a", "name": "A"})
+    customer = store.create_customer({"name": "C"})["id"]
+    before(store, "cluster/answer", lambda: store.delete_label("a"))
+    assert store.attach(customer, ["a"]) == []
+    assert carried(cluster_client, customer) == set()
+
+
+# -- the copies of the catalogue's cards ------------------------------------------------
+
+
+def copy_cards(store, cluster_client):
+    """Each copy's cards, parsed: {number: label}."""
+    return [
+        {n: json.loads(text[text.index(":") + 1 + int(text[:text.index(":")]):])
+         for n, text in cluster_client.hgetall(copy + "label-cards").items()}
+        for copy in store._copies
+    ]
+
+
+def test_every_copy_follows_every_label_write(store, cluster_client):
+    store.create_label({"id": "a", "name": "A"})
+    assert all(cards == {"1": store.get_label("a")} for cards in copy_cards(store, cluster_client))
+    store.update_label("a", {"name": "Renamed", "description": "d/e \"f\""})
+    assert all(cards == {"1": store.get_label("a")} for cards in copy_cards(store, cluster_client))
+    store.delete_label("a")
+    store.create_label({"id": "a", "name": "Again"})  # the same id: a new number
+    assert all(cards == {"2": store.get_label("a")} for cards in copy_cards(store, cluster_client))
+    assert all(cluster_client.hgetall(copy + "label-numbers") == {"a": "2"} for copy in store._copies)
+
+
+def test_get_and_attach_of_carried_labels_leave_the_catalogue_master_alone(store, cluster_client):
+    """The catalogue's master serves no part of them: they read a copy."""
+    catalogue = cluster_client.get_node_from_key(store._key("labels")).port
+    customer = next(
+        c for c in CUSTOMERS
+        if cluster_client.get_node_from_key(f"{PREFIX}L:{{{c}}}").port != catalogue
+        and cluster_client.get_node_from_key(store._copy_of(c) + "label-cards").port != catalogue
+    )
+    store.create_label({"id": "a", "name": "A"})
+    store.create_customer({"id": customer, "name": "C"})
+    store.attach(customer, ["a"])
+    node = next(node for node in cluster_client.get_primaries() if node.port == catalogue)
+
+    def served():
+        stats = node.redis_connection.info("commandstats")
+        return sum(stat["calls"] for name, stat in stats.items() if name != "cmdstat_info")
+
+    before_ = served()
+    for _ in range(10):
+        assert ids(store.customer_labels(customer)) == ["a"]
+        assert ids(store.attach(customer, ["a"])) == ["a"]
+    assert served() == before_
+
+
+def test_copies_a_stopped_writer_left_behind_are_brought_in_line(store, cluster_client, monkeypatch):
+    store.create_label({"id": "a", "name": "A"})
+    customer = store.create_customer({"name": "C"})["id"]
+    store.attach(customer, ["a"])
+    sync = store._sync_label
+
+    def stop(label_id):
+        raise SystemExit("the process stops here")
+
+    store._sync_label = stop
+    with pytest.raises(SystemExit):
+        store.update_label("a", {"name": "Renamed"})
+    store._sync_label = sync
+    assert [label["name"] for label in store.customer_labels(customer)] == ["A"]  # the copy lags
+    # Once the writer is surely gone, the next request that looks brings the copies in line.
+    cluster_client.zadd(store._key("label-sync"), {"a": time.time() - STALE_AFTER - 1})
+    store._next_repair = 0
+    assert [label["name"] for label in store.customer_labels(customer)] == ["Renamed"]
+    assert cluster_client.zcard(store._key("label-sync")) == 0
+
+
+def test_a_label_new_to_a_lagging_copy_is_attached_all_the_same(store, cluster_client):
+    store._sync_label, sync = (lambda label_id: None), store._sync_label  # as if the writer stopped
+    store.create_label({"id": "a", "name": "A"})
+    store._sync_label = sync
+    customer = store.create_customer({"name": "C"})["id"]
+    assert ids(store.attach(customer, ["a"])) == ["a"]  # the catalogue decides, and the copies catch up
+    assert all(cards == {"1": store.get_label("a")} for cards in copy_cards(store, cluster_client))
+
+
+def test_a_copy_missing_a_live_label_never_costs_the_customer_it(store, cluster_client):
+    store.create_label({"id": "a", "name": "A"})
+    customer = store.create_customer({"name": "C"})["id"]
+    store.attach(customer, ["a"])
+    cluster_client.hdel(store._copy_of(customer) + "label-cards", "1")  # a copy that lags
+    assert ids(store.customer_labels(customer)) == ["a"]  # the catalogue says live: shown
+    assert carried(cluster_client, customer) == {"1"}
 
 
 # -- the index of customers: kept by steps in two slots -------------------------------
