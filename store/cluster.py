@@ -46,7 +46,7 @@ class ClusterStore(CatalogueCopies, RedisStore):
 
     # -- a customer's labels: numbers from a copy, the customer's step, marks, the answer ---
 
-    def _labels_json(self, customer_id, change, label_ids):
+    def _labels_json(self, customer_id, change, label_ids, again=True):
         self._repair_now_and_then()
         copy = self._copy_of(customer_id)
         numbers = self._copy_numbers(copy, label_ids) if label_ids and change != "get" else {}
@@ -65,6 +65,11 @@ class ClusterStore(CatalogueCopies, RedisStore):
         # Only the catalogue decides whether a label is live: the mark step for the
         # labels just attached, and a look there for any the copy has no card of.
         dead = self._run("cluster/mark", [self._key("label-ids")], [self._c, c, *added]) if added else []
+        if dead and again and self._renumbered([i for i, n in numbers.items() if n in dead]):
+            # The copy lagged behind a label deleted and made again: its old number
+            # goes, and the attach runs once more with the catalogue's numbers.
+            self._forget_numbers(customer_id, dead)
+            return self._labels_json(customer_id, change, label_ids, again=False)
         shown = [n for n in carried if n not in dead]
         body, missing = self._copy_answer(copy, shown)
         if missing:
@@ -76,11 +81,23 @@ class ClusterStore(CatalogueCopies, RedisStore):
                 self._sync_label(label_id)
             if behind:
                 body, _ = self._copy_answer(copy, [n for n in shown if n not in dead])
+        # A label deleted while this attached it, or left by a stopped process.
+        self._forget_numbers(customer_id, dead)
+        return body
+
+    def _forget_numbers(self, customer_id, dead):
         if dead:
-            # A label deleted while this attached it, or left by a stopped process.
             with availability():
                 self._redis.srem(self._attached_key(customer_id), *dead)
-        return body
+
+    def _renumbered(self, label_ids):
+        """Whether any of these labels has a live number now (their copies are brought in line)."""
+        with availability():
+            found = self._redis.hmget(self._key("label-numbers"), label_ids) if label_ids else []
+        live = [label_id for label_id, n in zip(label_ids, found) if n is not None]
+        for label_id in live:
+            self._sync_label(label_id)
+        return bool(live)
 
     def _catalogue_numbers(self, customer_id, label_ids, known):
         """The numbers from the catalogue itself, when the copy knows fewer: it may lag."""
@@ -99,9 +116,8 @@ class ClusterStore(CatalogueCopies, RedisStore):
         """Take the numbers of deleted labels off a customer; whether there were any."""
         with availability():
             live = self._redis.hmget(self._key("label-ids"), carried) if carried else []
-            dead = [n for n, label_id in zip(carried, live) if label_id is None]
-            if dead:
-                self._redis.srem(self._attached_key(customer_id), *dead)
+        dead = [n for n, label_id in zip(carried, live) if label_id is None]
+        self._forget_numbers(customer_id, dead)
         return bool(dead)
 
     # -- labels: the catalogue's scripts, then the copies ---------------------------

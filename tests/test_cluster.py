@@ -257,6 +257,18 @@ def test_a_copy_missing_a_live_label_never_costs_the_customer_it(store, cluster_
     assert carried(cluster_client, customer) == {"1"}
 
 
+def test_a_copy_lagging_behind_a_label_made_again_attaches_the_new_one(store, cluster_client):
+    store.create_label({"id": "a", "name": "Old"})
+    customer = store.create_customer({"name": "C"})["id"]
+    store._sync_label, sync = (lambda label_id: None), store._sync_label  # writers that stopped
+    store.delete_label("a")
+    store.create_label({"id": "a", "name": "New"})
+    store._sync_label = sync
+    assert cluster_client.hget(store._copy_of(customer) + "label-numbers", "a") == "1"  # the old number
+    assert [label["name"] for label in store.attach(customer, ["a"])] == ["New"]
+    assert carried(cluster_client, customer) == {"2"}
+
+
 # -- the index of customers: kept by steps in two slots -------------------------------
 
 
