@@ -7,9 +7,12 @@ each. How each promise is kept without one step over both is in store/README.md.
 Requests read the catalogue's cards from copies spread over the cluster (copies.py).
 """
 
+from redis.cluster import RedisCluster
+from redis.exceptions import RedisError
+
 from .base import LABEL_CAP, Page
 from .copies import CatalogueCopies
-from .errors import Conflict, NotFound, TooManyLabels, UnknownLabels
+from .errors import Conflict, NotFound, StoreUnavailable, TooManyLabels, UnknownLabels
 from .redis_store import CUSTOMER_FIELDS, DETACH_BATCH, LABEL_FIELDS, SCRIPTS, RedisStore, glob_pattern
 from .redis_support import availability, pairs, record
 
@@ -25,6 +28,17 @@ class ClusterStore(CatalogueCopies, RedisStore):
     def __init__(self, client, prefix="cl:"):
         super().__init__(client, prefix)
         self._init_copies()
+
+    def check(self):
+        """True when every master answers and sees the whole cluster as ok."""
+        try:
+            with availability():
+                states = self._redis.cluster_info(target_nodes=RedisCluster.PRIMARIES)
+        except (RedisError, StoreUnavailable):
+            return False
+        if "cluster_state" in states:  # one master: its own answer, not one per node
+            states = {"": states}
+        return all(state.get("cluster_state") == "ok" for state in states.values())
 
     def _call(self, commands):
         """Run ``commands(pipe)`` in a pipeline, which a cluster splits by node; the replies."""

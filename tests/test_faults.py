@@ -1,5 +1,6 @@
 """Redis stopping, hanging and coming back under a running app: 503s, never 500s,
-and recovery with no restart. Against a real redis-server of the test's own."""
+and recovery with no restart. Against a real redis-server of the test's own, and a
+Redis Cluster whose master stops or hangs."""
 
 import logging
 import time
@@ -10,6 +11,7 @@ from app import create_app
 from schemas.openapi import OPERATIONS
 
 from .conftest import API_TOKENS, auth, call_operation
+from .redis_server import RedisClusterServers
 
 STORE_OPERATIONS = [op for op in OPERATIONS if op.store and op.role]
 # A hung Redis costs each request the full command timeout, and every request
@@ -77,6 +79,40 @@ def test_every_store_endpoint_answers_503_quickly_then_recovers(live, redis_serv
     assert client.get("/labels/labels", headers=auth("reader")).status_code == 200
     created = client.post("/labels/labels", json={"name": "After"}, headers=auth("admin"))
     assert created.status_code == 201
+
+
+@pytest.mark.parametrize("how", ["stopped", "hung"])
+def test_a_cluster_master_stopped_or_hung_gives_503s_then_recovers(tmp_path, caplog, how):
+    """The master of the catalogue and of the customer: every operation needs it."""
+    cluster = RedisClusterServers(tmp_path).start()
+    try:
+        app = create_app({"API_TOKENS": API_TOKENS, "REDIS_URL": cluster.url, "REDIS_CLUSTER": True})
+        client = app.test_client()
+        client.post("/labels/labels", json={"id": "vip", "name": "VIP"}, headers=auth("admin"))
+        store = app.extensions["customer_labels.store"].default
+        victim = store._redis.get_node_from_key(store._key("labels")).port
+        customers = (client.post("/customers/customers", json={"name": "Ada"}, headers=auth("admin")).json["id"]
+                     for _ in range(100))
+        customer = next(c for c in customers if store._redis.get_node_from_key(f"cl:L:{{{c}}}").port == victim)
+        ids = {"{customerId}": customer, "{labelId}": "vip"}
+        node = next(node for node in cluster.nodes if node.port == victim)
+        node.stop() if how == "stopped" else node.pause()
+        caplog.clear()
+        for op in STORE_OPERATIONS if how == "stopped" else HUNG_OPERATIONS:
+            response, took = timed(lambda: call_operation(client, op, ids, auth("admin")))
+            assert_unavailable(response, took)
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+        response, took = timed(lambda: client.get("/readyz"))
+        assert_unavailable(response, took)
+        node.start() if how == "stopped" else node.resume()
+        # Ready again once every master sees the cluster as ok.
+        deadline = time.monotonic() + 20
+        while client.get("/readyz").status_code != 200:
+            assert time.monotonic() < deadline, "the cluster did not come back"
+            time.sleep(0.1)
+        assert client.post("/labels/labels", json={"name": "After"}, headers=auth("admin")).status_code == 201
+    finally:
+        cluster.stop()
 
 
 def test_writes_after_recovery_are_kept(live, redis_server):
