@@ -10,7 +10,6 @@ POST requests with wrk, the same as bench/run.py. Writes cluster.md and cluster.
 to --out (default bench/results for a full run, bench/out for a quick one).
 """
 
-import argparse
 import json
 import sys
 import tempfile
@@ -129,17 +128,12 @@ def cpu_table(rows):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a smoke run, under a minute")
-    parser.add_argument("--out", type=Path, help="where to write cluster.md and cluster.json")
-    args = parser.parse_args()
-    mode = "quick" if args.quick else "full"
-    out = args.out or Path(__file__).resolve().parent / ("out" if args.quick else "results")
+    args = report.options(__doc__, "a smoke run, under a minute", "cluster.md and cluster.json")
+    out = args.out
     load.ensure_wrk()
-    seconds, rounds = (2, 1) if args.quick else (15, 3)
     with tempfile.TemporaryDirectory() as directory:
-        rows = measure(seconds, rounds, directory)
-    text = f"Measured {date.today()} on {report.machine()}, {mode} mode.\n\n{table(rows)}\n\n{cpu_table(rows)}\n"
+        rows = measure(args.seconds, args.rounds, directory)
+    text = f"Measured {date.today()} on {report.machine()}, {args.mode} mode.\n\n{table(rows)}\n\n{cpu_table(rows)}\n"
     out.mkdir(parents=True, exist_ok=True)
     (out / "cluster.md").write_text(text)
     (out / "cluster.json").write_text(json.dumps(rows, indent=2))

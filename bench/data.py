@@ -4,7 +4,7 @@ import random
 import uuid
 
 from store import RedisStore
-from store.base import customer_record, label_record, utcnow
+from store.base import customer_record, utcnow
 
 LABELS = [f"label-{i}" for i in range(50)]
 

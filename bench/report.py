@@ -1,8 +1,26 @@
 """The benchmark's table and chart."""
 
+import argparse
 import json
 import platform
+from collections import namedtuple
 from datetime import date
+from pathlib import Path
+
+#: What a benchmark's command line asks for.
+Options = namedtuple("Options", "quick mode out seconds rounds")
+
+
+def options(doc, quick_help, writes):
+    """--quick and --out, as every benchmark takes them: quick runs are 2 s once and
+    write to bench/out; full runs are 15 s three times and write to bench/results."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument("--out", type=Path, help=f"where to write {writes}")
+    args = parser.parse_args()
+    out = args.out or Path(__file__).resolve().parent / ("out" if args.quick else "results")
+    seconds, rounds = (2, 1) if args.quick else (15, 3)
+    return Options(args.quick, "quick" if args.quick else "full", out, seconds, rounds)
 
 
 def machine():

@@ -9,7 +9,6 @@ settings, drives each with wrk, and writes a table, results.json and chart.png
 to --out (default bench/results for a full run, bench/out for a quick one).
 """
 
-import argparse
 import json
 import sys
 import tempfile
@@ -80,14 +79,9 @@ def throughput(server, seconds, rounds, directory):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a smoke run, under 2 minutes")
-    parser.add_argument("--out", type=Path, help="where to write results.md, results.json and chart.png")
-    args = parser.parse_args()
-    mode = "quick" if args.quick else "full"
-    out = args.out or Path(__file__).resolve().parent / ("out" if args.quick else "results")
+    args = report.options(__doc__, "a smoke run, under 2 minutes", "results.md, results.json and chart.png")
+    seconds, rounds = args.seconds, args.rounds
     load.ensure_wrk()
-    seconds, rounds = (2, 1) if args.quick else (15, 3)
     with tempfile.TemporaryDirectory() as directory, redis_server() as server:
         print(f"throughput: wrk, {seconds} s a run, {rounds} round(s)", flush=True)
         rows = throughput(server, seconds, rounds, directory)
@@ -100,8 +94,8 @@ def main():
         ]
         print(memory[0], flush=True)
         scale_lines = scale.run(server, directory, quick=args.quick)
-    print(report.write(out, rows, memory, scale_lines, mode))
-    print(f"written to {out}")
+    print(report.write(args.out, rows, memory, scale_lines, args.mode))
+    print(f"written to {args.out}")
 
 
 if __name__ == "__main__":

@@ -18,25 +18,25 @@ TOKEN = "bench-token-0123456789abcdef"
 API_TOKENS = f"{TOKEN}:admin"
 
 
-@contextmanager
 def redis_server():
+    """A redis-server of the benchmark's own."""
+    return _own(RedisServer)
+
+
+def redis_cluster():
+    """A 3-master Redis Cluster of the benchmark's own."""
+    return _own(RedisClusterServers)
+
+
+@contextmanager
+def _own(kind):
+    """A ``kind`` of server in a scratch directory, started; stopped after."""
     with tempfile.TemporaryDirectory() as directory:
-        server = RedisServer(Path(directory)).start()
+        server = kind(Path(directory)).start()
         try:
             yield server
         finally:
-            server.stop(signal.SIGKILL)
-
-
-@contextmanager
-def redis_cluster():
-    """A 3-master Redis Cluster of the benchmark's own."""
-    with tempfile.TemporaryDirectory() as directory:
-        cluster = RedisClusterServers(Path(directory)).start()
-        try:
-            yield cluster
-        finally:
-            cluster.stop()
+            server.stop()
 
 
 @contextmanager

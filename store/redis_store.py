@@ -60,6 +60,12 @@ class RedisStore(Store):
         with availability():
             return self._scripts[script](keys=keys, args=args)
 
+    def _call(self, commands):
+        """Run ``commands(pipe)`` in a pipeline, which a cluster splits by node; the replies."""
+        with availability(), self._redis.pipeline(transaction=False) as pipe:
+            commands(pipe)
+            return pipe.execute()
+
     def _hash(self, key):
         with availability():
             return self._redis.hgetall(key)

@@ -5,7 +5,6 @@ import random
 import uuid
 
 import pytest
-import redis
 
 from app import create_app
 from store import RedisStore

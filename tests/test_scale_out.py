@@ -11,7 +11,7 @@ from store import ClusterStore, RedisStore
 
 from .conftest import API_TOKENS, TOKENS, auth
 from .processes import call, serve, stop
-from .redis_server import RedisClusterServers, free_port
+from .redis_server import RedisClusterServers
 
 
 @pytest.fixture(params=["redis", "cluster"])
