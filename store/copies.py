@@ -9,12 +9,13 @@ each customer reads one. The catalogue stays the truth: whether a label is live 
 only ever decided there (see store/README.md).
 
 A label write changes the catalogue, then brings every copy in line with it. A
-process that stops in between leaves its label in ``label-sync``; one that is
+process that stops in between leaves its entry in ``label-sync``; one that is
 older than STALE_AFTER is brought in line by the next label write, and by any
 process at most every STALE_AFTER seconds.
 """
 
 import time
+import uuid
 import zlib
 from contextlib import contextmanager
 
@@ -68,16 +69,19 @@ class CatalogueCopies:
 
     @contextmanager
     def _syncing(self, label_id):
-        """Around a label write: noted in ``label-sync`` until every copy follows it."""
+        """Around a label write: noted in ``label-sync`` until every copy follows it.
+        Each writer notes its own entry, so one that finishes never takes away the
+        entry of another that stops."""
         self._repair_copies()
+        entry = f"{label_id} {uuid.uuid4().hex}"
         with availability():
-            self._redis.zadd(self._key("label-sync"), {label_id: time.time()})
+            self._redis.zadd(self._key("label-sync"), {entry: time.time()})
         try:
             yield
         finally:
             self._sync_label(label_id)
             with availability():
-                self._redis.zrem(self._key("label-sync"), label_id)
+                self._redis.zrem(self._key("label-sync"), entry)
 
     def _label_state(self, label_id):
         """(number, card) of the label in the catalogue, or ("", "") when there is none."""
@@ -103,7 +107,7 @@ class CatalogueCopies:
         cutoff = time.time() - STALE_AFTER
         with availability():
             stale = self._redis.zrangebyscore(self._key("label-sync"), "-inf", cutoff)
-        for label_id in stale:
+        for label_id in {entry.split(" ")[0] for entry in stale}:
             self._sync_label(label_id)
         if stale:
             with availability():

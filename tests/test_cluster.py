@@ -234,10 +234,19 @@ def test_copies_a_stopped_writer_left_behind_are_brought_in_line(store, cluster_
         store.update_label("a", {"name": "Renamed"})
     assert [label["name"] for label in store.customer_labels(customer)] == ["A"]  # the copy lags
     # Once the writer is surely gone, the next request that looks brings the copies in line.
-    cluster_client.zadd(store._key("label-sync"), {"a": time.time() - STALE_AFTER - 1})
+    (entry,) = cluster_client.zrange(store._key("label-sync"), 0, -1)
+    cluster_client.zadd(store._key("label-sync"), {entry: time.time() - STALE_AFTER - 1})
     store._next_repair = 0
     assert [label["name"] for label in store.customer_labels(customer)] == ["Renamed"]
     assert cluster_client.zcard(store._key("label-sync")) == 0
+
+
+def test_a_writer_that_finishes_leaves_the_entry_of_one_that_stopped(store, cluster_client):
+    store.create_label({"id": "a", "name": "A"})
+    with stopping_before_the_copies(store), pytest.raises(SystemExit):
+        store.update_label("a", {"name": "B"})
+    store.update_label("a", {"color": "#000000"})  # the same label, by a writer that finishes
+    assert len(cluster_client.zrange(store._key("label-sync"), 0, -1)) == 1
 
 
 def test_a_label_new_to_a_lagging_copy_is_attached_all_the_same(store, cluster_client):
