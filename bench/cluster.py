@@ -20,21 +20,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import data, load, report  # noqa: E402
-from bench.run import FIVE, SAMPLE  # noqa: E402
+from bench.run import FIVE, SAMPLE, sample_state  # noqa: E402
 from bench.services import API_TOKENS, TOKEN, redis_cluster, redis_server, serving  # noqa: E402
 from store import ClusterStore, RedisStore  # noqa: E402
 from store.connection import make_client  # noqa: E402
 
 #: (endpoint, method)
 RUNS = (("GET labels", "GET"), ("POST attach", "POST"))
-
-
-def fill(store, ids):
-    """The state of bench/run.py's throughput runs: 50 labels, ``ids`` carrying five."""
-    store.replace({
-        "labels": [{"id": label, "name": label} for label in data.LABELS],
-        "customers": [{"id": cid, "name": "Customer", "labels": FIVE} for cid in ids],
-    })
 
 
 def measure(seconds, rounds, directory):
@@ -45,11 +37,12 @@ def measure(seconds, rounds, directory):
     with ExitStack() as stack:
         single = stack.enter_context(redis_server())
         cluster = stack.enter_context(redis_cluster())
-        fill(RedisStore(single.client()), ids)
+        RedisStore(single.client()).replace(sample_state(ids))
         client = make_client(cluster.url, cluster=True)
-        fill(ClusterStore(client), ids)
+        clustered = ClusterStore(client)
+        clustered.replace(sample_state(ids))
         # The catalogue's master first, then the others.
-        catalogue = client.get_node_from_key(RedisStore(client)._key("labels")).port
+        catalogue = client.get_node_from_key(clustered._key("labels")).port
         masters = sorted(cluster.nodes, key=lambda node: node.port != catalogue)
         on_one = serving("app:app", API_TOKENS=API_TOKENS, REDIS_URL=single.url)
         on_cluster = serving("app:app", API_TOKENS=API_TOKENS, REDIS_URL=cluster.url, REDIS_CLUSTER="true")

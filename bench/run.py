@@ -29,14 +29,18 @@ RUNS = (
 )
 
 
-def seed_file(directory, ids):
-    """A fixture with the sample, for the in-memory store."""
-    fixture = {
+def sample_state(ids):
+    """The throughput runs' state: 50 labels, and ``ids`` each carrying the same five."""
+    return {
         "labels": [{"id": label, "name": label} for label in data.LABELS],
         "customers": [{"id": cid, "name": "Customer", "labels": FIVE} for cid in ids],
     }
+
+
+def seed_file(directory, ids):
+    """A fixture with the sample, for the in-memory store."""
     path = Path(directory) / "seed.json"
-    path.write_text(json.dumps(fixture))
+    path.write_text(json.dumps(sample_state(ids)))
     return path
 
 

@@ -9,12 +9,11 @@ copies spread over the cluster (copies.py).
 """
 
 from redis.cluster import RedisCluster
-from redis.exceptions import RedisError
 
 from .base import LABEL_CAP
 from .cluster_customers import ClusterCustomers
 from .copies import CatalogueCopies
-from .errors import NotFound, StoreUnavailable, TooManyLabels, UnknownLabels
+from .errors import NotFound, TooManyLabels, UnknownLabels
 from .redis_store import CUSTOMER_FIELDS, DETACH_BATCH, LABEL_FIELDS, SCRIPTS, RedisStore, glob_pattern
 from .redis_support import availability, record
 
@@ -31,13 +30,9 @@ class ClusterStore(ClusterCustomers, CatalogueCopies, RedisStore):
         super().__init__(client, prefix)
         self._init_copies()
 
-    def check(self):
-        """True when every master answers and sees the whole cluster as ok."""
-        try:
-            with availability():
-                states = self._redis.cluster_info(target_nodes=RedisCluster.PRIMARIES)
-        except (RedisError, StoreUnavailable):
-            return False
+    def _healthy(self):
+        """Every master answers and sees the whole cluster as ok."""
+        states = self._redis.cluster_info(target_nodes=RedisCluster.PRIMARIES)
         if "cluster_state" in states:  # one master: its own answer, not one per node
             states = {"": states}
         return all(state.get("cluster_state") == "ok" for state in states.values())
@@ -71,8 +66,7 @@ class ClusterStore(ClusterCustomers, CatalogueCopies, RedisStore):
         shown = [n for n in carried if n not in dead]
         body, missing = self._copy_answer(copy, shown)
         if missing:
-            with availability():
-                live = self._redis.hmget(self._key("label-ids"), missing)
+            live = self._label_ids(missing)
             dead += [n for n, label_id in zip(missing, live) if label_id is None]
             behind = [label_id for label_id in live if label_id is not None]
             for label_id in behind:  # the copy lags: bring it in line, and answer again
@@ -88,20 +82,27 @@ class ClusterStore(ClusterCustomers, CatalogueCopies, RedisStore):
             with availability():
                 self._redis.srem(self._attached_key(customer_id), *dead)
 
-    def _renumbered(self, label_ids):
-        """Whether any of these labels has a live number now (their copies are brought in line)."""
+    def _label_ids(self, numbers):
+        """The catalogue's label id for each number; None where the label is gone."""
+        with availability():
+            return self._redis.hmget(self._key("label-ids"), numbers) if numbers else []
+
+    def _live_numbers(self, label_ids):
+        """The catalogue's number for each live label of these ids."""
         with availability():
             found = self._redis.hmget(self._key("label-numbers"), label_ids) if label_ids else []
-        live = [label_id for label_id, n in zip(label_ids, found) if n is not None]
+        return {label_id: n for label_id, n in zip(label_ids, found) if n is not None}
+
+    def _renumbered(self, label_ids):
+        """Whether any of these labels has a live number now (their copies are brought in line)."""
+        live = self._live_numbers(label_ids)
         for label_id in live:
             self._sync_label(label_id)
         return bool(live)
 
     def _catalogue_numbers(self, customer_id, label_ids, known):
         """The numbers from the catalogue itself, when the copy knows fewer: it may lag."""
-        with availability():
-            found = self._redis.hmget(self._key("label-numbers"), label_ids)
-        numbers = {label_id: n for label_id, n in zip(label_ids, found) if n is not None}
+        numbers = self._live_numbers(label_ids)
         if len(numbers) < len(label_ids):
             if self._get_customer(customer_id) is None:
                 raise NotFound("customer", customer_id)
@@ -112,9 +113,7 @@ class ClusterStore(ClusterCustomers, CatalogueCopies, RedisStore):
 
     def _drop_dead(self, customer_id, carried):
         """Take the numbers of deleted labels off a customer; whether there were any."""
-        with availability():
-            live = self._redis.hmget(self._key("label-ids"), carried) if carried else []
-        dead = [n for n, label_id in zip(carried, live) if label_id is None]
+        dead = [n for n, label_id in zip(carried, self._label_ids(carried)) if label_id is None]
         self._forget_numbers(customer_id, dead)
         return bool(dead)
 

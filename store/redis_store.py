@@ -73,9 +73,12 @@ class RedisStore(Store):
     def check(self):
         try:
             with availability():
-                return bool(self._redis.ping())
+                return self._healthy()
         except (redis.RedisError, StoreUnavailable):
             return False
+
+    def _healthy(self):
+        return bool(self._redis.ping())
 
     # -- keys (see store/README.md) ------------------------------------------------
 

@@ -6,8 +6,8 @@
 -- ARGV[3] how many, ARGV[4] 'read'; or 'sweep', ARGV[5] the deleted label's number,
 -- then the customer numbers the last sweep call returned, to unmark
 -- Returns {customer number, customer id or false, ...}; 'read' puts the label's
--- number first, or returns nil when there is no such label; a sweep that finds none left forgets the label (its bitmap and
--- its label-gc entry).
+-- number first, or returns nil when there is no such label; a sweep that finds
+-- none left forgets the label (its bitmap and its label-gc entry).
 local cat, position, count = ARGV[1], tonumber(ARGV[2]) + 1, tonumber(ARGV[3])
 local sweep = ARGV[4] == 'sweep'
 local bitmap, out = KEYS[1], {}
