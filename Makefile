@@ -1,26 +1,54 @@
-# `make run` starts the local mock; `make test` runs the whole suite.
-# Both set up .venv first, and reinstall only when a requirements file changes.
+# `make run` starts the local mock; `make test` runs the whole suite (what CI runs);
+# `make test-fast` is the inner loop: the API contract on the in-memory store and
+# fakeredis, in seconds. All set up .venv first, and reinstall only when a
+# requirements file changes.
 
 PYTHON ?= python3
 VENV := .venv
+BIN := $(VENV)/bin
+PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+# pytest-xdist: one worker per core; `make test PYTEST_ARGS='-k labels'` passes options.
+PYTEST := $(BIN)/python -m pytest -n auto --dist loadgroup
+LOCK := $(BIN)/uv pip compile pyproject.toml --quiet --generate-hashes --python-version 3.11
 
-.PHONY: run test clean
+.PHONY: run test test-fast lint format lock bench-smoke clean
 
 run: $(VENV)/.installed-run
-	$(VENV)/bin/python app.py
+	$(BIN)/python app.py
 
 test: $(VENV)/.installed-dev
-	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
+
+test-fast: $(VENV)/.installed-dev
+	$(PYTEST) -m fast $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# The lock files, from pyproject.toml's ranges: the deploy's (requirements.txt),
+# and the developers' (requirements-dev.txt), which pins the same versions and more.
+lock: $(VENV)/.installed-dev
+	$(LOCK) --extra deploy -o requirements.txt
+	$(LOCK) --extra deploy --group dev -c requirements.txt -o requirements-dev.txt
+
+# The benchmarks' quick modes, end to end (CI runs them; they assert no speed).
+bench-smoke: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -m bench $(PYTEST_ARGS)
 
 $(VENV)/.installed-run: requirements.txt
-	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP_INSTALL) -r requirements.txt
 	touch $@
 
 $(VENV)/.installed-dev: requirements.txt requirements-dev.txt
-	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP_INSTALL) -r requirements-dev.txt
 	touch $@ $(VENV)/.installed-run
 
 clean:
-	rm -rf $(VENV)
+	rm -rf $(VENV) build *.egg-info

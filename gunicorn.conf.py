@@ -9,7 +9,7 @@ import sys
 
 from gunicorn.workers.gthread import ThreadWorker
 
-import settings
+from customer_labels import settings
 
 
 def _checked(read):

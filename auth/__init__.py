@@ -7,10 +7,9 @@ Routes declare ``@auth.login_required(role=...)``; Flask-HTTPAuth answers 401
 from flask import current_app, request
 from flask_httpauth import HTTPTokenAuth
 
-from logs import ROLE
-from problems import DETAILS, problem
-from settings import MIN_TOKEN_LENGTH, ConfigError
-
+from ..logs import ROLE
+from ..problems import DETAILS, problem
+from ..settings import MIN_TOKEN_LENGTH, ConfigError
 from .tokens import DEV_TOKENS, ROLES, Caller, TokenTable, roles_of
 
 __all__ = ["DEV_TOKENS", "ROLES", "Caller", "auth", "get_tokens", "init_app"]

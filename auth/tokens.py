@@ -5,7 +5,7 @@ import hmac
 import re
 from collections import namedtuple
 
-from settings import ConfigError
+from ..settings import ConfigError
 
 #: The role ladder, lowest first: each role may do all that the ones below it may.
 ROLES = ("reader", "editor", "admin")
@@ -41,9 +41,7 @@ class TokenTable:
             if not sep or not token:
                 raise ConfigError("API_TOKENS", f"entry {n} is not token:role")
             if role not in ROLES:
-                raise ConfigError(
-                    "API_TOKENS", f"entry {n} has unknown role {role!r}; roles are {', '.join(ROLES)}"
-                )
+                raise ConfigError("API_TOKENS", f"entry {n} has unknown role {role!r}; roles are {', '.join(ROLES)}")
             hashed = HASHED.fullmatch(token)
             if hashed:
                 known = bytes.fromhex(hashed.group(1))

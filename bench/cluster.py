@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import data, load, report  # noqa: E402
 from bench.run import FIVE, SAMPLE, sample_state  # noqa: E402
 from bench.services import API_TOKENS, TOKEN, redis_cluster, redis_server, serving  # noqa: E402
-from store import ClusterStore, RedisStore  # noqa: E402
-from store.connection import make_client  # noqa: E402
+from customer_labels.store import ClusterStore, RedisStore  # noqa: E402
+from customer_labels.store.connection import make_client  # noqa: E402
 
 #: (endpoint, method)
 RUNS = (("GET labels", "GET"), ("POST attach", "POST"))
@@ -46,7 +46,10 @@ def measure(seconds, rounds, directory):
         masters = sorted(cluster.nodes, key=lambda node: node.port != catalogue)
         on_one = serving("app:app", API_TOKENS=API_TOKENS, REDIS_URL=single.url)
         on_cluster = serving("app:app", API_TOKENS=API_TOKENS, REDIS_URL=cluster.url, REDIS_CLUSTER="true")
-        targets = {"single": (stack.enter_context(on_one), [single]), "cluster": (stack.enter_context(on_cluster), masters)}
+        targets = {
+            "single": (stack.enter_context(on_one), [single]),
+            "cluster": (stack.enter_context(on_cluster), masters),
+        }
         results = {}
         for round_ in range(rounds):
             for endpoint, method in RUNS:
@@ -60,13 +63,17 @@ def measure(seconds, rounds, directory):
     rows = []
     for endpoint, pairs in results.items():
         single, cluster = sorted(pairs, key=lambda pair: pair[1][0].rps / pair[0][0].rps)[len(pairs) // 2]
-        rows.append({
-            "endpoint": endpoint, "single": single[0]._asdict(), "cluster": cluster[0]._asdict(),
-            "ratio": cluster[0].rps / single[0].rps,
-            # Redis CPU per request over every round: one Redis's, and each master's.
-            "cpu_us_single": cpu_per_request(pairs, 0)[0],
-            "cpu_us_masters": cpu_per_request(pairs, 1),
-        })
+        rows.append(
+            {
+                "endpoint": endpoint,
+                "single": single[0]._asdict(),
+                "cluster": cluster[0]._asdict(),
+                "ratio": cluster[0].rps / single[0].rps,
+                # Redis CPU per request over every round: one Redis's, and each master's.
+                "cpu_us_single": cpu_per_request(pairs, 0)[0],
+                "cpu_us_masters": cpu_per_request(pairs, 1),
+            }
+        )
     return rows
 
 

@@ -3,8 +3,8 @@
 import random
 import uuid
 
-from store import RedisStore
-from store.base import customer_record, utcnow
+from customer_labels.store import RedisStore
+from customer_labels.store.base import customer_record, utcnow
 
 LABELS = [f"label-{i}" for i in range(50)]
 
@@ -16,10 +16,19 @@ def fill(client, prefix, customers, labels=LABELS, per_customer=5, seed=1):
     for label_id in labels:
         store.create_label({"id": label_id, "name": label_id.replace("-", " ").title()})
     ids = customer_ids(customers, seed)
-    _pipelined(store, "create_customer", ids, lambda cid: (
-        [store._customer_key(cid), store._key("customers"), store._key("customer-seq")],
-        [store._c, cid, *_fields(customer_record({"id": cid, "name": "Customer", "email": "c@example.com"}, utcnow()))],
-    ))
+    _pipelined(
+        store,
+        "create_customer",
+        ids,
+        lambda cid: (
+            [store._customer_key(cid), store._key("customers"), store._key("customer-seq")],
+            [
+                store._c,
+                cid,
+                *_fields(customer_record({"id": cid, "name": "Customer", "email": "c@example.com"}, utcnow())),
+            ],
+        ),
+    )
     if per_customer:
         attach(store, ids, labels, per_customer, seed)
     return store, ids
@@ -32,10 +41,15 @@ def customer_ids(customers, seed=1):
 
 def attach(store, ids, labels, per_customer, seed=1):
     rng = random.Random(seed)
-    _pipelined(store, "customer_labels", ids, lambda cid: (
-        [store._customer_key(cid), store._attached_key(cid)],
-        [store._c, "attach", 250, *rng.sample(labels, per_customer)],
-    ))
+    _pipelined(
+        store,
+        "customer_labels",
+        ids,
+        lambda cid: (
+            [store._customer_key(cid), store._attached_key(cid)],
+            [store._c, "attach", 250, *rng.sample(labels, per_customer)],
+        ),
+    )
 
 
 def _fields(record):

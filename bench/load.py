@@ -41,8 +41,18 @@ def run(url, args, seconds, connections=32, threads=2):
     """One wrk run against ``url``, with bench/wrk/requests.lua and its arguments:
     token, ids file, methods, path template and, for a body, the body."""
     command = [
-        "wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s",
-        "-s", str(WRK_SCRIPTS / "requests.lua"), url, "--", *map(str, args),
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--latency",
+        "--timeout",
+        "5s",
+        "-s",
+        str(WRK_SCRIPTS / "requests.lua"),
+        url,
+        "--",
+        *map(str, args),
     ]
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     return parse(done.stdout)

@@ -54,7 +54,9 @@ def chart(rows, path):
     x = range(len(rows))
     figure, (top, bottom) = plt.subplots(2, 1, figsize=(9, 7), sharex=True)
     width = 0.38
-    top.bar([i - width / 2 for i in x], [r["baseline_rps"] for r in rows], width, label="bare baseline", color="#9e9e9e")
+    top.bar(
+        [i - width / 2 for i in x], [r["baseline_rps"] for r in rows], width, label="bare baseline", color="#9e9e9e"
+    )
     top.bar([i + width / 2 for i in x], [r["rps"] for r in rows], width, label="Customer Labels", color="#1976d2")
     top.set_ylabel("requests / s")
     top.legend()

@@ -55,9 +55,11 @@ def throughput(server, seconds, rounds, directory):
     ids_file = Path(directory) / "ids.txt"
     ids_file.write_text("\n".join(ids) + "\n")
     body = json.dumps({"labels": FIVE})
-    with serving("app:app", API_TOKENS=API_TOKENS, REDIS_URL=server.url) as on_redis, \
-            serving("app:app", API_TOKENS=API_TOKENS, MOCK_MODE="1", SEED_FILE=str(seed_file(directory, ids))) as in_memory, \
-            serving("bench.baseline:app", BENCH_REDIS_URL=server.url) as bare:
+    with (
+        serving("app:app", API_TOKENS=API_TOKENS, REDIS_URL=server.url) as on_redis,
+        serving("app:app", API_TOKENS=API_TOKENS, MOCK_MODE="1", SEED_FILE=str(seed_file(directory, ids))) as in_memory,
+        serving("bench.baseline:app", BENCH_REDIS_URL=server.url) as bare,
+    ):
         urls = {"redis": on_redis, "memory": in_memory}
         results = {}
         for round_ in range(rounds):
@@ -75,10 +77,19 @@ def throughput(server, seconds, rounds, directory):
     for (endpoint, store_kind, target), pairs in results.items():
         # The median round, by ratio, reported whole.
         mine, base = sorted(pairs, key=lambda pair: pair[0].rps / pair[1].rps)[len(pairs) // 2]
-        rows.append({
-            "endpoint": endpoint, "store": store_kind, "rps": mine.rps, "p50": mine.p50, "p99": mine.p99,
-            "baseline_rps": base.rps, "baseline_p99": base.p99, "ratio": mine.rps / base.rps, "target": target,
-        })
+        rows.append(
+            {
+                "endpoint": endpoint,
+                "store": store_kind,
+                "rps": mine.rps,
+                "p50": mine.p50,
+                "p99": mine.p99,
+                "baseline_rps": base.rps,
+                "baseline_p99": base.p99,
+                "ratio": mine.rps / base.rps,
+                "target": target,
+            }
+        )
     return rows
 
 

@@ -71,9 +71,9 @@ def delete_wide_label(server, directory, carriers):
         load.run(url, [TOKEN, ids_file, "GET", load.LABELS_PATH], 1, 4, 1)
         client.slowlog_reset()
         during = {}
-        meanwhile = threading.Thread(target=lambda: during.update(
-            result=load.run(url, [TOKEN, ids_file, "GET", load.LABELS_PATH], 6, 4, 1)
-        ))
+        meanwhile = threading.Thread(
+            target=lambda: during.update(result=load.run(url, [TOKEN, ids_file, "GET", load.LABELS_PATH], 6, 4, 1))
+        )
         meanwhile.start()
         time.sleep(1)
         request = urllib.request.Request(

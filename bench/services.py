@@ -49,8 +49,12 @@ def serving(app, **settings):
     command = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "bench" / "gunicorn_bench.py"), app]
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
-            command, cwd=ROOT, env=environment(PORT=str(port), LOG_LEVEL="INFO", **settings),
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            command,
+            cwd=ROOT,
+            env=environment(PORT=str(port), LOG_LEVEL="INFO", **settings),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         try:
             wait_until_up(process, port)

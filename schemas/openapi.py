@@ -8,8 +8,7 @@ app against it.
 import copy
 from collections import namedtuple
 
-from store import LABEL_CAP
-
+from ..store import LABEL_CAP
 from . import load
 
 API_VERSION = "1.0.0"
@@ -38,51 +37,140 @@ Operation = namedtuple(
 CUSTOMER = "/customers/customers/{customerId}"
 LABEL = "/labels/labels/{labelId}"
 OPERATIONS = (
-    Operation("get", "/openapi.json", "getOpenApi", "This document", None, ok=200, result="OpenAPI",
-              store=False),
-    Operation("get", "/healthz", "getLiveness", "Liveness: the process answers", None,
-              ok=200, result="Status", store=False),
-    Operation("get", "/readyz", "getReadiness", "Readiness: the store answers", None,
-              ok=200, result="Status"),
-    Operation("get", "/labels/labels", "listLabels", "List labels by id", "reader",
-              ok=200, result="page of Label", page="id"),
-    Operation("post", "/labels/labels", "createLabel", "Create a label", "admin",
-              body="LabelCreate", ok=201, result="Label", conflict=True),
+    Operation("get", "/openapi.json", "getOpenApi", "This document", None, ok=200, result="OpenAPI", store=False),
+    Operation(
+        "get", "/healthz", "getLiveness", "Liveness: the process answers", None, ok=200, result="Status", store=False
+    ),
+    Operation("get", "/readyz", "getReadiness", "Readiness: the store answers", None, ok=200, result="Status"),
+    Operation(
+        "get", "/labels/labels", "listLabels", "List labels by id", "reader", ok=200, result="page of Label", page="id"
+    ),
+    Operation(
+        "post",
+        "/labels/labels",
+        "createLabel",
+        "Create a label",
+        "admin",
+        body="LabelCreate",
+        ok=201,
+        result="Label",
+        conflict=True,
+    ),
     Operation("get", LABEL, "getLabel", "Get a label", "reader", ok=200, result="Label"),
-    Operation("patch", LABEL, "updateLabel", "Change a label's name, color or description",
-              "admin", body="LabelUpdate", ok=200, result="Label", conflict=True),
-    Operation("delete", LABEL, "deleteLabel", "Delete a label and detach it everywhere",
-              "admin", ok=204),
-    Operation("get", LABEL + "/customers", "listLabelCustomers",
-              "List the customers that carry a label, oldest first", "reader",
-              ok=200, result="page of Customer", page="number"),
-    Operation("get", "/customers/customers", "listCustomers", "List customers by id", "reader",
-              ok=200, result="page of Customer", page="id"),
-    Operation("post", "/customers/customers", "createCustomer", "Create a customer", "admin",
-              body="CustomerCreate", ok=201, result="Customer", conflict=True),
+    Operation(
+        "patch",
+        LABEL,
+        "updateLabel",
+        "Change a label's name, color or description",
+        "admin",
+        body="LabelUpdate",
+        ok=200,
+        result="Label",
+        conflict=True,
+    ),
+    Operation("delete", LABEL, "deleteLabel", "Delete a label and detach it everywhere", "admin", ok=204),
+    Operation(
+        "get",
+        LABEL + "/customers",
+        "listLabelCustomers",
+        "List the customers that carry a label, oldest first",
+        "reader",
+        ok=200,
+        result="page of Customer",
+        page="number",
+    ),
+    Operation(
+        "get",
+        "/customers/customers",
+        "listCustomers",
+        "List customers by id",
+        "reader",
+        ok=200,
+        result="page of Customer",
+        page="id",
+    ),
+    Operation(
+        "post",
+        "/customers/customers",
+        "createCustomer",
+        "Create a customer",
+        "admin",
+        body="CustomerCreate",
+        ok=201,
+        result="Customer",
+        conflict=True,
+    ),
     Operation("get", CUSTOMER, "getCustomer", "Get a customer", "reader", ok=200, result="Customer"),
-    Operation("patch", CUSTOMER, "updateCustomer", "Change a customer's name or email",
-              "admin", body="CustomerUpdate", ok=200, result="Customer"),
-    Operation("delete", CUSTOMER, "deleteCustomer", "Delete a customer and its labels",
-              "admin", ok=204),
-    Operation("get", CUSTOMER + "/labels", "getCustomerLabels", "Get a customer's labels",
-              "reader", ok=200, result="CustomerLabels"),
-    Operation("post", CUSTOMER + "/labels", "createCustomerLabels",
-              "Attach labels to a customer, all or none", "editor",
-              body="CustomerLabelsChange", ok=200, result="CustomerLabels"),
-    Operation("delete", CUSTOMER + "/labels", "deleteCustomerLabels",
-              "Detach labels from a customer", "editor",
-              body="CustomerLabelsChange", ok=200, result="CustomerLabels"),
+    Operation(
+        "patch",
+        CUSTOMER,
+        "updateCustomer",
+        "Change a customer's name or email",
+        "admin",
+        body="CustomerUpdate",
+        ok=200,
+        result="Customer",
+    ),
+    Operation("delete", CUSTOMER, "deleteCustomer", "Delete a customer and its labels", "admin", ok=204),
+    Operation(
+        "get",
+        CUSTOMER + "/labels",
+        "getCustomerLabels",
+        "Get a customer's labels",
+        "reader",
+        ok=200,
+        result="CustomerLabels",
+    ),
+    Operation(
+        "post",
+        CUSTOMER + "/labels",
+        "createCustomerLabels",
+        "Attach labels to a customer, all or none",
+        "editor",
+        body="CustomerLabelsChange",
+        ok=200,
+        result="CustomerLabels",
+    ),
+    Operation(
+        "delete",
+        CUSTOMER + "/labels",
+        "deleteCustomerLabels",
+        "Detach labels from a customer",
+        "editor",
+        body="CustomerLabelsChange",
+        ok=200,
+        result="CustomerLabels",
+    ),
 )
 
 #: Only in mock mode: the admin API of the mock.
 MOCK_OPERATIONS = (
-    Operation("post", "/__admin/reset", "resetMock",
-              "Put the caller's namespace back to the seed (SEED_FILE), or empty", "admin", ok=204),
-    Operation("get", "/__admin/snapshot", "getSnapshot",
-              "The caller's namespace, whole, as a fixture", "admin", ok=200, result="Fixture"),
-    Operation("put", "/__admin/snapshot", "putSnapshot",
-              "Replace the caller's namespace, whole, with a fixture", "admin", body="Fixture", ok=204),
+    Operation(
+        "post",
+        "/__admin/reset",
+        "resetMock",
+        "Put the caller's namespace back to the seed (SEED_FILE), or empty",
+        "admin",
+        ok=204,
+    ),
+    Operation(
+        "get",
+        "/__admin/snapshot",
+        "getSnapshot",
+        "The caller's namespace, whole, as a fixture",
+        "admin",
+        ok=200,
+        result="Fixture",
+    ),
+    Operation(
+        "put",
+        "/__admin/snapshot",
+        "putSnapshot",
+        "Replace the caller's namespace, whole, with a fixture",
+        "admin",
+        body="Fixture",
+        ok=204,
+    ),
 )
 MOCK_DESCRIPTION = """
 
@@ -106,11 +194,21 @@ CURSORS = {"id": "^[A-Za-z0-9_-]{1,64}$", "number": "^[0-9]{1,18}$"}
 
 def _page_parameters(kind):
     return [
-        {"name": "limit", "in": "query", "description": "Items per page.",
-         "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
-        {"name": "cursor", "in": "query", "description": "nextCursor of the previous page, as it came.",
-         "schema": {"type": "string", "pattern": CURSORS[kind]}},
+        {
+            "name": "limit",
+            "in": "query",
+            "description": "Items per page.",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+        },
+        {
+            "name": "cursor",
+            "in": "query",
+            "description": "nextCursor of the previous page, as it came.",
+            "schema": {"type": "string", "pattern": CURSORS[kind]},
+        },
     ]
+
+
 ERRORS = {
     400: "The body is not JSON, or a query parameter is invalid.",
     401: "No token, or an unknown one.",
@@ -207,9 +305,7 @@ def _operation(op):
     if op.result:
         success.update(_json(_result_schema(op.result)))
     if op.ok == 201:
-        success["headers"] = {
-            "Location": {"description": "The new resource's URL.", "schema": {"type": "string"}}
-        }
+        success["headers"] = {"Location": {"description": "The new resource's URL.", "schema": {"type": "string"}}}
         success["links"] = _links(op)
     responses = {str(op.ok): success}
     for status in _error_statuses(op):

@@ -9,8 +9,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app, has_request_context, request
 
-from settings import ConfigError
-
+from ..settings import ConfigError
 from .base import DEFAULT_COLOR, LABEL_CAP, Page, Store
 from .cluster import ClusterStore
 from .connection import make_client

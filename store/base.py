@@ -8,7 +8,7 @@ import abc
 import contextlib
 import uuid
 from collections import namedtuple
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .errors import NotFound, UnknownLabels
 
@@ -28,7 +28,7 @@ Page = namedtuple("Page", "items next_after")
 
 def utcnow():
     """The current time as an RFC 3339 UTC timestamp with milliseconds."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def name_key(name):

@@ -174,10 +174,10 @@ class ClusterStore(ClusterCustomers, CatalogueCopies, RedisStore):
                 for key in self._redis.scan_iter(match=glob_pattern(self._p) + kind, count=BATCH)
             ]
         for start in range(0, len(old), BATCH):
-            self._call(lambda pipe: [pipe.delete(key) for key in old[start:start + BATCH]])
+            self._call(lambda pipe: [pipe.delete(key) for key in old[start : start + BATCH]])
         numbers = {label["id"]: n for n, (label, _) in enumerate(labels, 1)}
         for start in range(0, len(customers), BATCH):
-            chunk = list(enumerate(customers[start:start + BATCH], start + 1))
+            chunk = list(enumerate(customers[start : start + BATCH], start + 1))
             self._call(lambda pipe: self._write_customers(pipe, chunk, numbers))
         return True
 

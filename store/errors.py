@@ -35,9 +35,7 @@ class TooManyLabels(StoreError):
     """An attach would take a customer past the label cap; nothing was attached."""
 
     def __init__(self, cap, attached, adding):
-        super().__init__(
-            f"a customer holds at most {cap} labels: {attached} attached, {adding} more requested"
-        )
+        super().__init__(f"a customer holds at most {cap} labels: {attached} attached, {adding} more requested")
         self.cap = cap
         self.attached = attached
         self.adding = adding

@@ -25,7 +25,7 @@ class Namespaces:
         #: The state a namespace starts with (a fixture), or None for empty.
         self.seed = seed
         self._ttl = ttl
-        self._clock = clock
+        self.clock = clock
         self._stores = {}  # name -> store
         self._noted = {}  # name -> when this process last recorded its use
         self._next_sweep = 0.0
@@ -37,7 +37,7 @@ class Namespaces:
             return self.default
         if not NAME.fullmatch(name):
             raise BadNamespace(name)
-        now = self._clock()
+        now = self.clock()
         self._sweep(now)
         with self._lock:
             store = self._stores.get(name)

@@ -186,9 +186,7 @@ class RedisStore(Store):
         return self._run("delete_customer", keys, [self._c, customer_id]) == 1
 
     def _list_customers(self, limit, after):
-        return self._page(
-            [self._key("customers")], limit, after, f"{self._p}customer:{{", "}", CUSTOMER_FIELDS
-        )
+        return self._page([self._key("customers")], limit, after, f"{self._p}customer:{{", "}", CUSTOMER_FIELDS)
 
     # -- a customer's labels -------------------------------------------------------
 
@@ -215,7 +213,9 @@ class RedisStore(Store):
     # -- the whole state ---------------------------------------------------------------
 
     def _export(self):
-        labels, customers = self._run("export", [self._key("labels"), self._key("customers")], [self._c, self._p, "all"])
+        labels, customers = self._run(
+            "export", [self._key("labels"), self._key("customers")], [self._c, self._p, "all"]
+        )
         return (
             [record(flat, LABEL_FIELDS) for flat in labels],
             [(record(flat, CUSTOMER_FIELDS), label_ids) for flat, label_ids in customers],

@@ -17,9 +17,16 @@ from .errors import StoreUnavailable
 
 #: Replies that mean "not now" rather than "wrong": no connection, a timeout,
 #: a replica or a loading server, a full or failing disk, or full memory.
-UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError, ReadOnlyError, OutOfMemoryError,
-               # A cluster's: a failed node's slots, or slots moving (redis-py strips their prefix).
-               ClusterDownError, TryAgainError, SlotNotCoveredError)
+UNAVAILABLE = (
+    redis.ConnectionError,
+    redis.TimeoutError,
+    ReadOnlyError,
+    OutOfMemoryError,
+    # A cluster's: a failed node's slots, or slots moving (redis-py strips their prefix).
+    ClusterDownError,
+    TryAgainError,
+    SlotNotCoveredError,
+)
 UNAVAILABLE_REPLIES = ("MISCONF", "MASTERDOWN", "LOADING", "TRYAGAIN", "CLUSTERDOWN")
 #: A cluster client's own errors when no node answers, or some slots have none.
 UNAVAILABLE_CLUSTER = ("Redis Cluster cannot be connected", "All slots are not covered")

@@ -8,9 +8,9 @@ import pytest
 import redis
 from pytest_redis import factories
 
-from app import create_app
-from store import ClusterStore, MemoryStore, RedisStore
-from store.connection import make_client
+from customer_labels.service import create_app
+from customer_labels.store import ClusterStore, MemoryStore, RedisStore
+from customer_labels.store.connection import make_client
 
 from .redis_server import RedisClusterServers, redis_server, require_redis_server  # noqa: F401 (a fixture)
 
@@ -65,7 +65,17 @@ def make_store(kind, request):
     return RedisStore(request.getfixturevalue("real_redis"), PREFIX)
 
 
-@pytest.fixture(params=["memory", "fakeredis", "redis", "cluster"])
+#: The stores every API test runs on. The first two need no server: they are the
+#: inner loop (`make test-fast`, `pytest -m fast`).
+STORES = [
+    pytest.param("memory", marks=pytest.mark.fast),
+    pytest.param("fakeredis", marks=pytest.mark.fast),
+    "redis",
+    "cluster",
+]
+
+
+@pytest.fixture(params=STORES)
 def store(request):
     return make_store(request.param, request)
 
@@ -158,7 +168,9 @@ EXAMPLE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 @pytest.fixture
 def mock_app(store):
     """The app in mock mode, seeded from fixtures/example.json."""
-    return create_app({"TESTING": True, "API_TOKENS": API_TOKENS, "STORE": store, "MOCK_MODE": True, "SEED_FILE": EXAMPLE})
+    return create_app(
+        {"TESTING": True, "API_TOKENS": API_TOKENS, "STORE": store, "MOCK_MODE": True, "SEED_FILE": EXAMPLE}
+    )
 
 
 @pytest.fixture

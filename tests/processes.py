@@ -11,7 +11,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import settings
+from customer_labels import settings
 
 from .redis_server import free_port
 
@@ -39,14 +39,20 @@ def environment(**settings):
 
 def start(command, **settings):
     return subprocess.Popen(
-        ["bash", "-c", command], cwd=ROOT, env=environment(**settings),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        ["bash", "-c", command],
+        cwd=ROOT,
+        env=environment(**settings),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
 
 
 def call(port, method, path, body=None, token=None, host="127.0.0.1", headers=None):
     request = urllib.request.Request(
-        f"http://{host}:{port}{path}", method=method,
+        f"http://{host}:{port}{path}",
+        method=method,
         data=json.dumps(body).encode() if body is not None else None,
         headers={**({"Authorization": f"Bearer {token}"} if token else {}), **(headers or {})},
     )

@@ -51,9 +51,22 @@ class RedisServer:
 
     def start(self):
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory),
-             "--save", "", "--daemonize", "no", *self.args],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.directory),
+                "--save",
+                "",
+                "--daemonize",
+                "no",
+                *self.args,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         self._wait(lambda: self._answers(), "start")
         return self
@@ -114,8 +127,17 @@ class RedisClusterServers:
         path.mkdir()
         # The bus port is a free one of its own: by default it is the port + 10000,
         # which may be taken or past 65535.
-        return RedisServer(path, "--cluster-enabled", "yes", "--cluster-port", str(free_port()),
-                           "--cluster-node-timeout", str(self.NODE_TIMEOUT), "--appendonly", "no")
+        return RedisServer(
+            path,
+            "--cluster-enabled",
+            "yes",
+            "--cluster-port",
+            str(free_port()),
+            "--cluster-node-timeout",
+            str(self.NODE_TIMEOUT),
+            "--appendonly",
+            "no",
+        )
 
     @property
     def url(self):
@@ -134,8 +156,15 @@ class RedisClusterServers:
         """Start one more node, as a replica of ``master`` (one of ``nodes``)."""
         replica = self._node(len(self.nodes)).start()
         master_id = master.client().execute_command("CLUSTER MYID")
-        self._cli("--cluster", "add-node", f"127.0.0.1:{replica.port}", f"127.0.0.1:{master.port}",
-                  "--cluster-slave", "--cluster-master-id", master_id)
+        self._cli(
+            "--cluster",
+            "add-node",
+            f"127.0.0.1:{replica.port}",
+            f"127.0.0.1:{master.port}",
+            "--cluster-slave",
+            "--cluster-master-id",
+            master_id,
+        )
         self.nodes.append(replica)
         deadline = time.monotonic() + 20
         while replica.client().info("replication").get("master_link_status") != "up":
@@ -145,8 +174,9 @@ class RedisClusterServers:
         return replica
 
     def _cli(self, *args):
-        subprocess.run(["redis-cli", *args], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       timeout=60)
+        subprocess.run(
+            ["redis-cli", *args], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60
+        )
 
     def _wait_ok(self, nodes):
         deadline = time.monotonic() + 20

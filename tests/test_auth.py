@@ -4,12 +4,12 @@ import hashlib
 
 import pytest
 
-from app import create_app
-from auth import ROLES
-from auth.tokens import TokenTable, digest
-from schemas.openapi import OPERATIONS
-from settings import ConfigError
-from store import MemoryStore
+from customer_labels.auth import ROLES
+from customer_labels.auth.tokens import TokenTable, digest
+from customer_labels.schemas.openapi import OPERATIONS
+from customer_labels.service import create_app
+from customer_labels.settings import ConfigError
+from customer_labels.store import MemoryStore
 
 from .conftest import API_TOKENS, TOKENS, auth, call_operation
 
@@ -78,8 +78,10 @@ def test_openapi_needs_no_token(client):
         ("s3cret-one-0123456789:admin,s3cret:reader", "entry 2 is shorter than 16 characters"),
         ("sha256:abc:admin", "entry 1 is not sha256:<64 hex digits>:role"),
         ("sha256:" + "g" * 64 + ":admin", "entry 1 is not sha256:<64 hex digits>:role"),
-        (f"s3cret-one-0123456789:admin,sha256:{digest('s3cret-one-0123456789').hex()}:reader",
-         "entry 2 repeats an earlier token"),
+        (
+            f"s3cret-one-0123456789:admin,sha256:{digest('s3cret-one-0123456789').hex()}:reader",
+            "entry 2 repeats an earlier token",
+        ),
     ],
 )
 def test_malformed_api_tokens_stop_the_app(spec, message):

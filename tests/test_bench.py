@@ -5,15 +5,22 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from .processes import ROOT
 from .redis_server import require
+
+pytestmark = pytest.mark.bench
 
 
 def test_quick_benchmark_runs_and_writes_its_table_and_chart(tmp_path):
     require("wrk", package="wrk")
     done = subprocess.run(
         [sys.executable, "bench/run.py", "--quick", "--out", str(tmp_path)],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     table = (tmp_path / "results.md").read_text()
@@ -29,7 +36,10 @@ def test_quick_cluster_benchmark_runs_and_writes_its_table(tmp_path):
     require("redis-server", "redis-cli", package="redis-server")
     done = subprocess.run(
         [sys.executable, "bench/cluster.py", "--quick", "--out", str(tmp_path)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     table = (tmp_path / "cluster.md").read_text()

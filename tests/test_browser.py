@@ -35,7 +35,7 @@ async function call(method, body) {
   document.getElementById("result").textContent = JSON.stringify(result);
 })().catch(error => { document.getElementById("result").textContent = "error: " + error; });
 </script></body></html>
-""" % {"ada": ADA}
+""".replace("%(ada)s", ADA)
 
 
 @pytest.fixture(scope="module")
@@ -46,9 +46,18 @@ def browser(tmp_path_factory):
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=1400,1000", f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1400,1000",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium')}",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(30)
@@ -73,7 +82,9 @@ def page_url(tmp_path):
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
-        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     wait_until_up(server, port)
     yield f"http://localhost:{port}/page.html"
@@ -105,7 +116,9 @@ def test_docs_explorer_authorizes_and_tries_attach_and_detach(browser, mock_url)
 
     browser.get(f"{mock_url}/docs/")
     blocks = wait_for(browser, lambda b: b.find_elements(By.CSS_SELECTOR, ".opblock"))
-    paths = {block.find_element(By.CSS_SELECTOR, ".opblock-summary-path").text.replace("\u200b", "") for block in blocks}
+    paths = {
+        block.find_element(By.CSS_SELECTOR, ".opblock-summary-path").text.replace("\u200b", "") for block in blocks
+    }
     assert "/customers/customers/{customerId}/labels" in paths and "/labels/labels" in paths
     assert len(blocks) >= 15
 

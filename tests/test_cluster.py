@@ -12,8 +12,8 @@ import uuid
 import pytest
 from redis.cluster import key_slot
 
-from store import ClusterStore, NotFound, TooManyLabels, UnknownLabels
-from store.copies import COPIES, STALE_AFTER
+from customer_labels.store import ClusterStore, NotFound, TooManyLabels, UnknownLabels
+from customer_labels.store.copies import COPIES, STALE_AFTER
 
 from .conftest import PREFIX, RoundTrips
 
@@ -78,7 +78,9 @@ def test_each_customer_is_one_slot_and_customers_spread_over_every_master(store,
 
 def test_a_mock_namespace_is_one_slot(store, cluster_client):
     spaced = store.namespace("team-a")
-    spaced.replace({"labels": [{"id": "vip", "name": "VIP"}], "customers": [{"id": CUSTOMERS[0], "name": "C", "labels": ["vip"]}]})
+    spaced.replace(
+        {"labels": [{"id": "vip", "name": "VIP"}], "customers": [{"id": CUSTOMERS[0], "name": "C", "labels": ["vip"]}]}
+    )
     keys = list(cluster_client.scan_iter(match=f"{PREFIX}ns:*", count=1000))
     assert len(keys) > 5 and len({key_slot(key.encode()) for key in keys}) == 1
     assert ids(spaced.customer_labels(CUSTOMERS[0])) == ["vip"]
@@ -185,8 +187,10 @@ def stopping_before_the_copies(store):
 def copy_cards(store, cluster_client):
     """Each copy's cards, parsed: {number: label}."""
     return [
-        {n: json.loads(text[text.index(":") + 1 + int(text[:text.index(":")]):])
-         for n, text in cluster_client.hgetall(copy + "label-cards").items()}
+        {
+            n: json.loads(text[text.index(":") + 1 + int(text[: text.index(":")]) :])
+            for n, text in cluster_client.hgetall(copy + "label-cards").items()
+        }
         for copy in store._copies
     ]
 
@@ -194,7 +198,7 @@ def copy_cards(store, cluster_client):
 def test_every_copy_follows_every_label_write(store, cluster_client):
     store.create_label({"id": "a", "name": "A"})
     assert all(cards == {"1": store.get_label("a")} for cards in copy_cards(store, cluster_client))
-    store.update_label("a", {"name": "Renamed", "description": "d/e \"f\""})
+    store.update_label("a", {"name": "Renamed", "description": 'd/e "f"'})
     assert all(cards == {"1": store.get_label("a")} for cards in copy_cards(store, cluster_client))
     store.delete_label("a")
     store.create_label({"id": "a", "name": "Again"})  # the same id: a new number
@@ -206,7 +210,8 @@ def test_get_and_attach_of_carried_labels_leave_the_catalogue_master_alone(store
     """The catalogue's master serves no part of them: they read a copy."""
     catalogue = cluster_client.get_node_from_key(store._key("labels")).port
     customer = next(
-        c for c in CUSTOMERS
+        c
+        for c in CUSTOMERS
         if cluster_client.get_node_from_key(f"{PREFIX}L:{{{c}}}").port != catalogue
         and cluster_client.get_node_from_key(store._copy_of(c) + "label-cards").port != catalogue
     )

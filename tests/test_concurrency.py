@@ -5,7 +5,7 @@ import random
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from store import LABEL_CAP
+from customer_labels.store import LABEL_CAP
 
 from .conftest import auth
 

@@ -5,10 +5,10 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-import settings
-from app import create_app
-from store import ClusterStore, MemoryStore, RedisStore, store_from_url
-from settings import ConfigError
+from customer_labels import settings
+from customer_labels.service import create_app
+from customer_labels.settings import ConfigError
+from customer_labels.store import ClusterStore, MemoryStore, RedisStore, store_from_url
 
 from .conftest import API_TOKENS, auth
 

@@ -1,15 +1,14 @@
 """Bad input: every error is problem+json, in the order 401, 403, 404, 400, 422."""
 
 import json
-import uuid
 
 import pytest
 
-from store import MemoryStore
+from customer_labels.store import MemoryStore
 
 from .conftest import auth
 
-MISSING = str(uuid.uuid4())
+MISSING = "5d0c1e9e-4f0b-4c1e-9a51-0d5e1c0ffee0"  # a well-formed id that names no customer
 
 
 def assert_problem(response, status):
@@ -170,7 +169,7 @@ class BrokenStore(MemoryStore):
 
 
 def test_unexpected_error_is_500_without_a_trace(caplog):
-    from app import create_app
+    from customer_labels.service import create_app
 
     from .conftest import API_TOKENS
 

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from app import create_app
-from mock import seed
-from settings import ConfigError
+from customer_labels.mock import seed
+from customer_labels.service import create_app
+from customer_labels.settings import ConfigError
 
 from .conftest import API_TOKENS, EXAMPLE, auth
 

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from store import DEFAULT_COLOR
+from customer_labels.store import DEFAULT_COLOR
 
 from .conftest import auth
 
@@ -58,9 +58,7 @@ def test_patch_changes_only_given_fields(client, make):
     assert response.status_code == 200
     patched = response.json
     assert patched["color"] == "#00ff00"
-    assert (patched["name"], patched["description"], patched["createdAt"]) == (
-        "VIP", "old", label["createdAt"]
-    )
+    assert (patched["name"], patched["description"], patched["createdAt"]) == ("VIP", "old", label["createdAt"])
     assert patched["updatedAt"] >= label["updatedAt"]
     assert client.get("/labels/labels/vip", headers=auth("reader")).json == patched
 

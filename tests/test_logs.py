@@ -6,10 +6,10 @@ import logging
 
 import pytest
 
-import logs
-from app import create_app
-from settings import ConfigError
-from store import MemoryStore
+from customer_labels import logs
+from customer_labels.service import create_app
+from customer_labels.settings import ConfigError
+from customer_labels.store import MemoryStore
 
 from .conftest import API_TOKENS, TOKENS, auth
 
@@ -46,7 +46,12 @@ def test_one_json_line_per_request(client, log_lines):
     reader, editor, anonymous = access_lines(log_lines())
     assert set(reader) >= {"time", "level", "message", "method", "path", "status", "durationMs", "requestId", "role"}
     assert reader["time"].endswith("+00:00") or reader["time"].endswith("Z")
-    assert (reader["method"], reader["path"], reader["status"], reader["role"]) == ("GET", "/labels/labels", 200, "reader")
+    assert (reader["method"], reader["path"], reader["status"], reader["role"]) == (
+        "GET",
+        "/labels/labels",
+        200,
+        "reader",
+    )
     assert isinstance(reader["durationMs"], (int, float)) and reader["durationMs"] >= 0
     assert (editor["status"], editor["role"]) == (403, "editor")
     assert (anonymous["status"], anonymous["role"]) == (401, None)

@@ -7,8 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from app import create_app
-from mock.prefer import FORCEABLE
+from customer_labels.mock.prefer import FORCEABLE
+from customer_labels.service import create_app
+from customer_labels.store import namespaces_of
 
 from .conftest import API_TOKENS, EXAMPLE, auth
 
@@ -62,7 +63,9 @@ def test_bad_snapshot_is_422_and_changes_nothing(mock_client):
     assert mock_client.put("/__admin/snapshot", data=b"{", headers=auth("admin")).status_code == 400
 
 
-@pytest.mark.parametrize("method, path", [("post", "/__admin/reset"), ("get", "/__admin/snapshot"), ("put", "/__admin/snapshot")])
+@pytest.mark.parametrize(
+    "method, path", [("post", "/__admin/reset"), ("get", "/__admin/snapshot"), ("put", "/__admin/snapshot")]
+)
 def test_admin_api_needs_the_admin_role(mock_client, method, path):
     assert getattr(mock_client, method)(path, json={}).status_code == 401
     assert getattr(mock_client, method)(path, json={}, headers=auth("editor")).status_code == 403
@@ -124,7 +127,9 @@ def test_parallel_threads_in_their_own_namespaces_never_meet(mock_app):
         mine = f"worker-{n}"
         created = []
         for i in range(10):
-            response = client.post("/labels/labels", json={"id": f"w{n}-{i}", "name": f"W{n}-{i}"}, headers=in_namespace(mine, "admin"))
+            response = client.post(
+                "/labels/labels", json={"id": f"w{n}-{i}", "name": f"W{n}-{i}"}, headers=in_namespace(mine, "admin")
+            )
             assert response.status_code == 201
             created.append(response.json["id"])
             client.post(ATTACH, json={"labels": [created[-1]]}, headers=in_namespace(mine))
@@ -146,12 +151,17 @@ def test_idle_namespaces_expire(store, monkeypatch):
     app = create_app(
         {"API_TOKENS": API_TOKENS, "STORE": store, "MOCK_MODE": True, "SEED_FILE": EXAMPLE, "MOCK_NAMESPACE_TTL": 1}
     )
+    namespaces = namespaces_of(app)
+    now = [1_000_000.0]
+    namespaces.clock = lambda: now[0]
     client = app.test_client()
     client.post(ATTACH, json={"labels": ["beta"]}, headers=in_namespace("idle"))
     client.post(ATTACH, json={"labels": ["beta"]}, headers=auth("editor"))  # the default never expires
-    time.sleep(1.3)
+    now[0] += 0.9
+    client.get("/labels/labels", headers=in_namespace("other", "reader"))  # used within the TTL: kept
+    assert "idle" in namespaces._stores
+    now[0] += 0.4  # 1.3 s after its last use
     client.get("/labels/labels", headers=in_namespace("other", "reader"))  # any use sweeps
-    namespaces = app.extensions["customer_labels.store"]
     assert "idle" not in namespaces._stores
     if hasattr(store, "_redis"):
         assert not store._redis.keys("test:ns:{idle}:*")

@@ -6,14 +6,12 @@ import pytest
 import schemathesis
 from fakeredis import FakeRedis, FakeServer
 
-import schemas
-import store
-from app import create_app
-from schemas.openapi import COMPONENTS, MOCK_COMPONENTS, operations
-from store import MemoryStore, RedisStore
+from customer_labels import schemas, store
+from customer_labels.schemas.openapi import COMPONENTS, MOCK_COMPONENTS, operations
+from customer_labels.service import create_app
+from customer_labels.store import MemoryStore, RedisStore
 
 from .conftest import API_TOKENS, TOKENS
-
 
 CONFIG = schemathesis.config.SchemathesisConfig.from_dict(
     {
@@ -29,11 +27,7 @@ CONFIG = schemathesis.config.SchemathesisConfig.from_dict(
                 # that do not exist (or pass the cap, or repeat an id): the
                 # contract's answer is 422.
                 "include-operation-id-regex": "^(createCustomerLabels|putSnapshot)$",
-                "checks": {
-                    "positive_data_acceptance": {
-                        "expected-statuses": ["2xx", "401", "403", "404", "422"]
-                    }
-                },
+                "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "401", "403", "404", "422"]}},
             },
             {
                 # DELETE .../labels detaches labels (the product's reference
@@ -114,7 +108,9 @@ def test_api_keeps_to_the_document(case):
 
 # The same again on the Redis store, whose Lua scripts see every odd string
 # that schemathesis can think of.
-REDIS_APP = create_app({"API_TOKENS": API_TOKENS, "STORE": RedisStore(FakeRedis(server=FakeServer(), decode_responses=True))})
+REDIS_APP = create_app(
+    {"API_TOKENS": API_TOKENS, "STORE": RedisStore(FakeRedis(server=FakeServer(), decode_responses=True))}
+)
 redis_schema = schemathesis.openapi.from_wsgi("/openapi.json", REDIS_APP, config=CONFIG)
 
 

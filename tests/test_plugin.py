@@ -1,31 +1,125 @@
-"""The pytest plugin, used the way another project uses it: pip-installed, in
-a project of its own (examples/label-client), with no path to this repo."""
+"""The distribution, as another project gets it: built from this checkout,
+installed into a folder of its own, used as a library and as a pytest plugin
+(examples/label-client), with no path to this repo."""
 
 import os
 import shutil
 import subprocess
 import sys
+from email.parser import Parser
+
+import pytest
 
 from .processes import ROOT
 
+#: What a build must not copy: the checkout's own caches and leftovers.
+NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", "build", "*.egg-info", "__pycache__", ".pytest_cache")
 
-def test_example_project_passes_with_the_installed_plugin(tmp_path):
-    source = tmp_path / "source"
-    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".git", ".venv", "build", "*.egg-info", "__pycache__", ".pytest_cache", "tests", "examples", "bench"))
-    site = tmp_path / "site"
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    """A folder holding the distribution, installed from a copy of the checkout."""
+    base = tmp_path_factory.mktemp("installed")
+    source, site = base / "source", base / "site"
+    shutil.copytree(ROOT, source, ignore=NOT_SOURCE)
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation"]
     install = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--target", str(site), str(source)],
-        capture_output=True, text=True, timeout=300,
+        [*command, "--target", str(site), str(source)], capture_output=True, text=True, timeout=300
     )
     assert install.returncode == 0, install.stderr
-    project = tmp_path / "project"
-    shutil.copytree(ROOT / "examples" / "label-client", project)
+    return site
+
+
+def isolated(site):
+    """An environment that finds the installed copy, and nothing of this checkout."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "API_TOKENS", "REDIS_URL", "SEED_FILE")}
     env["PYTHONPATH"] = str(site)
+    return env
+
+
+def test_the_distribution_installs_one_package_and_no_generic_modules(installed):
+    top_level = {entry.name for entry in installed.iterdir() if not entry.name.endswith(".dist-info")}
+    assert top_level == {"customer_labels"}
+    package = installed / "customer_labels"
+    for part in ("store", "auth", "schemas", "api", "mock", "testdouble"):
+        assert (package / part / "__init__.py").is_file(), part
+    assert list((package / "store" / "lua").glob("*.lua")) and list((package / "schemas").glob("*.json"))
+
+
+def test_the_installed_package_works_as_a_library(installed, tmp_path):
+    script = (
+        "from customer_labels.service import create_app\n"
+        "from customer_labels.store import MemoryStore\n"
+        "app = create_app({'DEV_MODE': True, 'STORE': MemoryStore()})\n"
+        "client = app.test_client()\n"
+        "headers = {'Authorization': 'Bearer dev-admin'}\n"
+        "assert client.post('/labels/labels', json={'id': 'vip', 'name': 'VIP'}, headers=headers).status_code == 201\n"
+        "assert client.get('/openapi.json').json['openapi'].startswith('3.1')\n"
+        "import customer_labels, sys\n"
+        "assert not {'store', 'settings', 'logs', 'api', 'auth', 'schemas', 'mock', 'problems'} & set(sys.modules)\n"
+        "print(customer_labels.__file__)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=isolated(installed), capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().startswith(str(installed))
+
+
+def test_the_service_needs_no_pytest_and_the_deploy_extra_holds_the_server(installed):
+    (info,) = installed.glob("customer_labels-*.dist-info")
+    metadata = Parser().parsestr((info / "METADATA").read_text())
+    requires = metadata.get_all("Requires-Dist")
+    plain = [r.split(";")[0].strip() for r in requires if "extra ==" not in r]
+    deploy = [r.split(";")[0].strip() for r in requires if 'extra == "deploy"' in r]
+    assert not [r for r in requires if r.lower().startswith("pytest")]
+    assert any(r.startswith("flask") for r in plain) and any(r.startswith("redis") for r in plain)
+    assert {r.split(">")[0].split("<")[0] for r in deploy} == {"gunicorn", "hiredis"}
+    assert metadata["License-Expression"] == "MIT"
+    assert "customer_labels = customer_labels.testdouble.plugin" in (info / "entry_points.txt").read_text()
+
+
+def test_example_project_passes_with_the_installed_plugin(installed, tmp_path):
+    project = tmp_path / "project"
+    shutil.copytree(ROOT / "examples" / "label-client", project)
+    # Settings of the consuming project's own environment must not reach the service.
+    env = dict(isolated(installed), REDIS_CLUSTER="true", REDIS_MAX_CONNECTIONS="x", REDIS_TLS_VERIFY="maybe")
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-        cwd=project, env=env, capture_output=True, text=True, timeout=300,
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "27 passed" in result.stdout, result.stdout
     assert str(ROOT) not in result.stdout + result.stderr
+
+
+def test_a_build_leaves_the_checkout_testable(tmp_path):
+    """`pip install .` builds in place, leaving build/ and *.egg-info/ that name the
+    plugin; the checkout's own suite must still collect and run beside them."""
+    checkout = tmp_path / "checkout"
+    shutil.copytree(ROOT, checkout, ignore=NOT_SOURCE)
+    wheel = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation"]
+    build = subprocess.run(
+        [*wheel, "-w", str(tmp_path), "."],
+        cwd=checkout,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert build.returncode == 0, build.stderr
+    assert list(checkout.glob("*.egg-info")), "the build left no egg-info: this test would prove nothing"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_config.py"],
+        cwd=checkout,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert " passed" in run.stdout

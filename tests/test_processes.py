@@ -8,6 +8,7 @@ from .conftest import API_TOKENS, TOKENS
 from .processes import call, listening_addresses, refusal, start, stop, wait_until_up, web_command
 from .redis_server import free_port
 
+
 @pytest.fixture
 def gunicorn_port():
     port = free_port()

@@ -8,12 +8,13 @@ import socket
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import redis
 
-from app import create_app
-from store.connection import make_client
+from customer_labels.service import create_app
+from customer_labels.store.connection import make_client
 
 from .conftest import API_TOKENS, TOKENS, auth
 from .processes import call, refusal, serve, start, stop, wait_until_up, web_command
@@ -44,7 +45,7 @@ def children(pid):
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                stat = open(f"/proc/{entry}/stat").read()
+                stat = Path(f"/proc/{entry}/stat").read_text()
             except OSError:
                 continue
             if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
@@ -177,15 +178,38 @@ def test_each_forked_process_gets_its_own_connections(redis_server):
 def tls_redis(tmp_path):
     """A redis-server that speaks only TLS, with a self-signed certificate."""
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-         "-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem")],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            str(tmp_path / "key.pem"),
+            "-out",
+            str(tmp_path / "cert.pem"),
+        ],
+        check=True,
+        capture_output=True,
     )
     server = RedisServer(tmp_path)
     tls_port = server.port
     server.port = free_port()  # a plain port too, for the server's own readiness check
-    server.args = ("--tls-port", str(tls_port), "--tls-cert-file", str(tmp_path / "cert.pem"),
-                   "--tls-key-file", str(tmp_path / "key.pem"), "--tls-auth-clients", "no")
+    server.args = (
+        "--tls-port",
+        str(tls_port),
+        "--tls-cert-file",
+        str(tmp_path / "cert.pem"),
+        "--tls-key-file",
+        str(tmp_path / "key.pem"),
+        "--tls-auth-clients",
+        "no",
+    )
     server.start()
     yield f"rediss://127.0.0.1:{tls_port}/0"
     server.stop(signal.SIGKILL)

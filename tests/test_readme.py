@@ -7,11 +7,11 @@ import sys
 
 import pytest
 
-import settings
-from schemas.openapi import operations
+from customer_labels import settings
+from customer_labels.schemas.openapi import operations
 
-from .redis_server import free_port
 from .processes import ROOT, start, stop, wait_until_up
+from .redis_server import free_port
 
 README = (ROOT / "README.md").read_text()
 EXAMPLE_BASE = "http://127.0.0.1:5000"
@@ -82,4 +82,4 @@ def test_settings_table_lists_every_setting_and_its_default():
 def test_the_two_commands_are_the_ones_ci_runs():
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in README.split("\n## ", 1)[0] and "make run" in README.split("\n## ", 1)[0]
-    assert ci.rstrip().splitlines()[-1] == "make test"
+    assert "make test" in ci.splitlines()  # the README's test command, as a step of its own

@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 
-from app import create_app
-from store import RedisStore
-from store.redis_store import DETACH_BATCH
+from customer_labels.service import create_app
+from customer_labels.store import RedisStore
+from customer_labels.store.redis_store import DETACH_BATCH
 
 from .conftest import API_TOKENS, RoundTrips, auth
 
@@ -116,7 +116,9 @@ def test_deleting_a_widely_carried_label_runs_in_short_scripts(real_redis):
     scripts = real_redis.info("commandstats")["cmdstat_evalsha"]["calls"] - before
     assert scripts >= len(customers) // DETACH_BATCH  # many short scripts, not one long one
     assert real_redis.slowlog_get() == []
-    assert not real_redis.exists("del:{del:catalogue}:carriers:1") and not real_redis.smembers("del:{del:catalogue}:label-gc")
+    assert not real_redis.exists("del:{del:catalogue}:carriers:1") and not real_redis.smembers(
+        "del:{del:catalogue}:label-gc"
+    )
     for customer in customers[::250]:
         assert [label["id"] for label in store.customer_labels(customer)] == ["kept"]
         assert real_redis.smembers(f"del:L:{{{customer}}}") == {"2"}

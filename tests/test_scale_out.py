@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from app import create_app
-from store import ClusterStore, RedisStore
+from customer_labels.service import create_app
+from customer_labels.store import ClusterStore, RedisStore
 
 from .conftest import API_TOKENS, TOKENS, auth
 from .processes import call, serve, stop
@@ -68,12 +68,20 @@ def test_a_master_failing_over_gives_503s_then_recovers_with_its_data(tmp_path):
     app = create_app({"API_TOKENS": API_TOKENS, "REDIS_URL": cluster.url, "REDIS_CLUSTER": True})
     client = app.test_client()
     try:
-        assert client.post("/labels/labels", json={"id": "vip", "name": "VIP"}, headers=auth("admin")).status_code == 201
-        customers = [client.post("/customers/customers", json={"name": f"C{i}"}, headers=auth("admin")).json["id"]
-                     for i in range(12)]
+        assert (
+            client.post("/labels/labels", json={"id": "vip", "name": "VIP"}, headers=auth("admin")).status_code == 201
+        )
+        customers = [
+            client.post("/customers/customers", json={"name": f"C{i}"}, headers=auth("admin")).json["id"]
+            for i in range(12)
+        ]
         for customer in customers:
-            assert client.post(f"/customers/customers/{customer}/labels", json={"labels": ["vip"]},
-                               headers=auth("editor")).status_code == 200
+            assert (
+                client.post(
+                    f"/customers/customers/{customer}/labels", json={"labels": ["vip"]}, headers=auth("editor")
+                ).status_code
+                == 200
+            )
         victim = cluster.nodes[1]
         replica = cluster.add_replica(victim)
         # Every write has reached the replica before its master dies.
@@ -111,8 +119,11 @@ def test_moving_from_one_redis_to_a_cluster_keeps_everything(real_redis, cluster
         client.post("/labels/labels", json={"id": f"l{i}", "name": f"L{i}"}, headers=auth("admin"))
     for i in range(20):
         customer = client.post("/customers/customers", json={"name": f"C{i}"}, headers=auth("admin")).json["id"]
-        client.post(f"/customers/customers/{customer}/labels", json={"labels": [f"l{i % 5}", f"l{(i + 2) % 5}"]},
-                    headers=auth("editor"))
+        client.post(
+            f"/customers/customers/{customer}/labels",
+            json={"labels": [f"l{i % 5}", f"l{(i + 2) % 5}"]},
+            headers=auth("editor"),
+        )
     state = tmp_path / "state.json"
     assert one.test_cli_runner().invoke(args=["fixtures", "export", str(state)]).exit_code == 0
     assert three.test_cli_runner().invoke(args=["fixtures", "load", str(state)]).exit_code == 0

@@ -1,7 +1,6 @@
 """Tests of LabelsClient, against a real Customer Labels service (the customer_labels fixture)."""
 
 import pytest
-
 from labels_client import LabelsClient, LabelsError
 
 ADA = "3f2b8e4a-9c1d-4e5f-8a7b-6c5d4e3f2a1b"

@@ -11,14 +11,11 @@ import json
 import click
 from flask.cli import AppGroup
 
-from store import get_namespaces
-
+from ..store import get_namespaces
 from . import seed
 
 fixtures = AppGroup("fixtures", help="Load and export fixture files (JSON or YAML).")
-namespace_option = click.option(
-    "--namespace", default=None, help="A mock namespace instead of the default state."
-)
+namespace_option = click.option("--namespace", default=None, help="A mock namespace instead of the default state.")
 
 
 def init_app(app):

@@ -9,10 +9,9 @@ MOCK_MODE=1.
 - the API explorer at /docs.
 """
 
-from settings import ConfigError
-from store import namespaces_of
-from store.namespaces import NAMESPACE
-
+from ..settings import ConfigError
+from ..store import namespaces_of
+from ..store.namespaces import NAMESPACE
 from . import admin, cli, docs, prefer, seed
 
 MOCK_ONLY = ("SEED_FILE", "MOCK_LATENCY_MS")
@@ -55,7 +54,7 @@ class NamespacePath:
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         if path.startswith(self.PREFIX):
-            name, _, rest = path[len(self.PREFIX):].partition("/")
+            name, _, rest = path[len(self.PREFIX) :].partition("/")
             environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + self.PREFIX + name
             environ["PATH_INFO"] = "/" + rest
             environ[NAMESPACE] = name

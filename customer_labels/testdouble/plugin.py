@@ -29,15 +29,14 @@ from pathlib import Path
 
 import pytest
 
-#: Where the service's app.py is, installed or in its repo.
-SERVICE = Path(__file__).resolve().parent.parent
+from .. import settings
+
+#: Where the package customer_labels is found, for the service's own process.
+PACKAGE_HOME = Path(__file__).resolve().parent.parent.parent
 ROLES = ("reader", "editor", "admin")
-#: Settings the service would read from this process's environment; the plugin
-#: sets its own instead.
-SERVICE_SETTINGS = (
-    "PORT", "API_TOKENS", "REDIS_URL", "REDIS_TLS_URL", "SEED_FILE", "MOCK_MODE", "MOCK_LATENCY_MS",
-    "CORS_ORIGINS", "LOG_LEVEL", "REDIS_KEY_PREFIX", "MOCK_NAMESPACE_TTL",
-)
+#: Every setting the service reads from its environment: none leaks in from
+#: the consuming project's, and the plugin sets the ones it needs.
+SERVICE_SETTINGS = {*settings.DEFAULTS, *settings.PROCESS_SETTINGS, "FLASK_DEBUG"}
 
 
 def pytest_addoption(parser):
@@ -128,6 +127,7 @@ def customer_labels_service(customer_labels_seed_file, tmp_path_factory):
     port = _free_port()
     tokens = {role: secrets.token_urlsafe(24) for role in ROLES}
     env = {k: v for k, v in os.environ.items() if k not in SERVICE_SETTINGS}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_HOME), os.environ.get("PYTHONPATH")]))
     env.update(
         PORT=str(port),
         API_TOKENS=",".join(f"{token}:{role}" for role, token in tokens.items()),
@@ -141,7 +141,7 @@ def customer_labels_service(customer_labels_seed_file, tmp_path_factory):
     base_url = f"http://127.0.0.1:{port}"
     with open(log, "w") as out:
         process = subprocess.Popen(
-            [sys.executable, str(SERVICE / "app.py")], cwd=SERVICE, env=env, stdout=out, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "customer_labels"], env=env, stdout=out, stderr=subprocess.STDOUT
         )
     try:
         _wait_until_up(process, base_url, log)

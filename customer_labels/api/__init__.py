@@ -11,7 +11,6 @@ from flask_cors import CORS
 
 from . import customer_labels, customers, health, labels, meta
 
-
 #: Any http://localhost or http://127.0.0.1 origin, whatever the port: the
 #: mock's default, for a frontend's dev server.
 LOCAL_ORIGINS = [re.compile(r"^http://localhost(:\d+)?$"), re.compile(r"^http://127\.0\.0\.1(:\d+)?$")]

@@ -11,8 +11,8 @@ from http import HTTPStatus
 from flask import Response
 from werkzeug.exceptions import HTTPException
 
-from store.errors import Conflict, NotFound, StoreUnavailable, TooManyLabels, UnknownLabels
-from store.namespaces import BadNamespace
+from .store.errors import Conflict, NotFound, StoreUnavailable, TooManyLabels, UnknownLabels
+from .store.namespaces import BadNamespace
 
 MEDIA_TYPE = "application/problem+json"
 #: Seconds a client should wait after a 503.
@@ -76,9 +76,7 @@ def init_app(app):
 
     @app.errorhandler(UnknownLabels)
     def unknown_labels(err):
-        errors = [
-            {"path": f"/labels/{i}", "message": "names no label"} for i in err.positions
-        ]
+        errors = [{"path": f"/labels/{i}", "message": "names no label"} for i in err.positions]
         return problem(
             422,
             "These labels do not exist, so nothing was attached: " + ", ".join(err.label_ids),
@@ -111,4 +109,3 @@ def init_app(app):
         # The cause goes to the log; the client never sees a stack trace.
         log.exception("unhandled error")
         return problem(500, DETAILS[500])
-

@@ -2,8 +2,8 @@
 
 from flask import Blueprint
 
-from problems import RETRY_AFTER, problem
-from store import get_store
+from ..problems import RETRY_AFTER, problem
+from ..store import get_store
 
 bp = Blueprint("health", __name__)
 

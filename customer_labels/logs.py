@@ -15,7 +15,7 @@ import os
 import re
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -68,7 +68,7 @@ def write_line(fields):
         access_log.info("request", extra=fields)
         return
     line = {"level": "INFO", "logger": access_log.name, "message": "request", **fields}
-    line["time"] = datetime.now(timezone.utc).isoformat()
+    line["time"] = datetime.now(UTC).isoformat()
     text = json.dumps(line)
     with handler.lock:
         handler.stream.write(text + "\n")
@@ -96,14 +96,16 @@ class RequestLog:
             headers.append(("X-Request-ID", request_id))
             headers.extend(SAFE_HEADERS)
             if access_log.isEnabledFor(logging.INFO):
-                write_line({
-                    "method": method,
-                    "path": path,
-                    "status": int(status[:3]),
-                    "durationMs": round((time.perf_counter() - started) * 1000, 2),
-                    "requestId": request_id,
-                    "role": environ.get(ROLE),
-                })
+                write_line(
+                    {
+                        "method": method,
+                        "path": path,
+                        "status": int(status[:3]),
+                        "durationMs": round((time.perf_counter() - started) * 1000, 2),
+                        "requestId": request_id,
+                        "role": environ.get(ROLE),
+                    }
+                )
             return start_response(status, headers, exc_info)
 
         return self.wsgi_app(environ, start)

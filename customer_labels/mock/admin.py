@@ -2,11 +2,10 @@
 
 from flask import Blueprint
 
-from api.inputs import json_body
-from auth import auth
-from problems import Problem
-from store import get_namespaces, get_store
-
+from ..api.inputs import json_body
+from ..auth import auth
+from ..problems import Problem
+from ..store import get_namespaces, get_store
 from . import seed
 
 bp = Blueprint("admin", __name__, url_prefix="/__admin")

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import yaml
 
-import schemas
-from store import LABEL_CAP
-from store.base import name_key
+from .. import schemas
+from ..store import LABEL_CAP
+from ..store.base import name_key
 
 
 class SeedError(ValueError):
@@ -36,10 +36,7 @@ def read(path):
     except (OSError, UnicodeError) as err:
         raise SeedError(path, [{"path": "", "message": f"cannot be read: {err}"}]) from None
     try:
-        if path.suffix.lower() in (".yaml", ".yml"):
-            data = yaml.safe_load(text)
-        else:
-            data = json.loads(text)
+        data = yaml.safe_load(text) if path.suffix.lower() in (".yaml", ".yml") else json.loads(text)
     except (ValueError, yaml.YAMLError) as err:
         message = f"is not {'YAML' if path.suffix.lower() in ('.yaml', '.yml') else 'JSON'}: {err}"
         raise SeedError(path, [{"path": "", "message": " ".join(message.split())}]) from None
@@ -62,7 +59,8 @@ def _well_formed(items, *fields):
     if not isinstance(items, list):
         return []
     return [
-        (i, item) for i, item in enumerate(items)
+        (i, item)
+        for i, item in enumerate(items)
         if isinstance(item, dict) and all(isinstance(item.get(f), str) for f in fields)
     ]
 

@@ -11,8 +11,8 @@ import time
 
 from flask import g, request
 
-from auth import auth
-from problems import DETAILS, RETRY_AFTER, Problem
+from ..auth import auth
+from ..problems import DETAILS, RETRY_AFTER, Problem
 
 #: The statuses a client may force, and what else their real answers carry.
 FORCEABLE = {

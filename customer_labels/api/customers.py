@@ -2,9 +2,8 @@
 
 from flask import Blueprint, url_for
 
-from auth import auth
-from store import get_store
-
+from ..auth import auth
+from ..store import get_store
 from .inputs import customer_id, json_body, page, page_args
 
 bp = Blueprint("customers", __name__, url_prefix="/customers/customers")

@@ -4,7 +4,7 @@ import functools
 
 from flask import Blueprint, current_app
 
-from schemas import openapi
+from ..schemas import openapi
 
 bp = Blueprint("meta", __name__)
 

@@ -10,10 +10,10 @@ import re
 
 from flask import request
 
-import schemas
-from schemas import openapi
-from problems import Problem
-from store import NotFound
+from .. import schemas
+from ..problems import Problem
+from ..schemas import openapi
+from ..store import NotFound
 
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 #: A cursor is where the page before ended: the last id of a listing by id, or

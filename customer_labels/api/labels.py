@@ -2,9 +2,8 @@
 
 from flask import Blueprint, url_for
 
-from auth import auth
-from store import get_store
-
+from ..auth import auth
+from ..store import get_store
 from .inputs import json_body, page, page_args
 
 bp = Blueprint("labels", __name__, url_prefix="/labels/labels")

@@ -2,9 +2,8 @@
 
 from flask import Blueprint, current_app
 
-from auth import auth
-from store import get_store
-
+from ..auth import auth
+from ..store import get_store
 from .inputs import customer_id, json_body
 
 bp = Blueprint("customer_labels", __name__, url_prefix="/customers/customers/<raw_id>/labels")

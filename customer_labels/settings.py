@@ -84,38 +84,40 @@ def log_level(raw):
     return logging.getLevelName(level)
 
 
+def _log_level_name(raw):
+    log_level(raw)
+    return raw.strip().upper()
+
+
+def _origins(raw):
+    return [origin.strip() for origin in raw.split(",") if origin.strip()]
+
+
+#: How each setting read from the environment is checked and converted: a
+#: function of the raw text that returns the value or raises ConfigError.
+READERS = {
+    "REDIS_KEY_PREFIX": str,
+    "API_TOKENS": str,
+    "REDIS_CLUSTER": lambda raw: _flag("REDIS_CLUSTER", raw),
+    "REDIS_TLS_VERIFY": lambda raw: _flag("REDIS_TLS_VERIFY", raw),
+    "REDIS_MAX_CONNECTIONS": lambda raw: whole_number("REDIS_MAX_CONNECTIONS", raw, 1, 10000),
+    "LOG_LEVEL": _log_level_name,
+    "MOCK_MODE": lambda raw: _flag("MOCK_MODE", raw),
+    "SEED_FILE": str.strip,
+    "MOCK_LATENCY_MS": lambda raw: latency_range(raw),
+    "MOCK_NAMESPACE_TTL": lambda raw: whole_number("MOCK_NAMESPACE_TTL", raw, 1, 30 * 86400),
+    "CORS_ORIGINS": _origins,
+}
+
+
 def from_env(environ=None):
     """The settings that are set in the environment (blank counts as unset), checked."""
     environ = os.environ if environ is None else environ
     raw = {name: value for name, value in environ.items() if value.strip()}
-    found = {}
+    found = {name: read(raw[name]) for name, read in READERS.items() if name in raw}
     url = raw.get("REDIS_TLS_URL") or raw.get("REDIS_URL")
     if url:
         found["REDIS_URL"] = url.strip()
-    for name in ("REDIS_KEY_PREFIX", "API_TOKENS"):
-        if name in raw:
-            found[name] = raw[name]
-    if "REDIS_CLUSTER" in raw:
-        found["REDIS_CLUSTER"] = _flag("REDIS_CLUSTER", raw["REDIS_CLUSTER"])
-    if "REDIS_TLS_VERIFY" in raw:
-        found["REDIS_TLS_VERIFY"] = _flag("REDIS_TLS_VERIFY", raw["REDIS_TLS_VERIFY"])
-    if "REDIS_MAX_CONNECTIONS" in raw:
-        found["REDIS_MAX_CONNECTIONS"] = whole_number(
-            "REDIS_MAX_CONNECTIONS", raw["REDIS_MAX_CONNECTIONS"], 1, 10000
-        )
-    if "LOG_LEVEL" in raw:
-        log_level(raw["LOG_LEVEL"])
-        found["LOG_LEVEL"] = raw["LOG_LEVEL"].strip().upper()
-    if "MOCK_MODE" in raw:
-        found["MOCK_MODE"] = _flag("MOCK_MODE", raw["MOCK_MODE"])
-    if "SEED_FILE" in raw:
-        found["SEED_FILE"] = raw["SEED_FILE"].strip()
-    if "MOCK_LATENCY_MS" in raw:
-        found["MOCK_LATENCY_MS"] = latency_range(raw["MOCK_LATENCY_MS"])
-    if "MOCK_NAMESPACE_TTL" in raw:
-        found["MOCK_NAMESPACE_TTL"] = whole_number("MOCK_NAMESPACE_TTL", raw["MOCK_NAMESPACE_TTL"], 1, 30 * 86400)
-    if "CORS_ORIGINS" in raw:
-        found["CORS_ORIGINS"] = [origin.strip() for origin in raw["CORS_ORIGINS"].split(",") if origin.strip()]
     return found
 
 

@@ -1,0 +1,81 @@
+"""The app factory and the entry points.
+
+``create_app(config=None)`` makes an app. ``main()`` runs the local mock (dev
+mode: ``python app.py`` or ``python -m customer_labels``); gunicorn loads
+``app:app`` (see the Procfile), which is ``production_app()``.
+"""
+
+import functools
+import sys
+from urllib.parse import urlsplit
+
+from flask import Flask
+
+from . import api, auth, logs, mock, problems, settings, store
+
+
+def create_app(config=None):
+    """An app from the defaults, then the environment, then ``config``."""
+    app = Flask(__name__)
+    app.config.from_mapping(settings.DEFAULTS)
+    app.config.update(settings.from_env())
+    app.config["MAX_CONTENT_LENGTH"] = settings.MAX_BODY_BYTES
+    app.config.update(config or {})
+    if app.config["MOCK_MODE"] is None:
+        app.config["MOCK_MODE"] = app.config["DEV_MODE"]
+    # Never Flask's debug mode (FLASK_DEBUG would turn it on): it shows
+    # tracebacks and, under `flask run`, an interactive console.
+    app.config["DEBUG"] = False
+    app.json.sort_keys = False  # fields in the documented order
+
+    logs.init_app(app)
+    problems.init_app(app)
+    store.init_app(app)
+    auth.init_app(app)
+    api.init_app(app)
+    mock.init_app(app)
+    return app
+
+
+@functools.cache
+def _production_app():
+    app = create_app()
+    logs.configure(app.config["LOG_LEVEL"])
+    return app
+
+
+@functools.cache
+def _dev_app():
+    return create_app({"DEV_MODE": True})
+
+
+def __getattr__(name):
+    # gunicorn looks up `app` here. It is made on first use, not at import,
+    # so that importing this module (as the tests do) starts no app, and so
+    # that a bad setting stops gunicorn with one line rather than a traceback.
+    # `dev_app` is the same in dev mode, for `flask --app app:dev_app ...`.
+    if name == "app":
+        return _production_app()
+    if name == "dev_app":
+        return _dev_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _where(url):
+    """The store URL with any password hidden."""
+    password = urlsplit(url).password
+    return url.replace(f":{password}@", ":***@") if password else url
+
+
+def main():
+    """Run the local mock: dev mode, 127.0.0.1:$PORT, in memory unless REDIS_URL is set."""
+    try:
+        port = settings.port()
+        app = _dev_app()
+    except settings.ConfigError as err:
+        sys.exit(f"error: {err}")
+    logs.configure(app.config["LOG_LEVEL"])
+    print(f"Customer Labels (dev mode) on http://127.0.0.1:{port}, store {_where(app.config['REDIS_URL'])}")
+    if not app.config["API_TOKENS"]:
+        print("API_TOKENS is unset, so these tokens work: " + auth.DEV_TOKENS.replace(",", ", "))
+    app.run(host="127.0.0.1", port=port, threaded=True)
