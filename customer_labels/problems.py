@@ -11,6 +11,7 @@ from http import HTTPStatus
 from flask import Response
 from werkzeug.exceptions import HTTPException
 
+from .settings import MAX_BODY_BYTES
 from .store.errors import Conflict, NotFound, StoreUnavailable, TooManyLabels, UnknownLabels
 from .store.namespaces import BadNamespace
 
@@ -24,7 +25,7 @@ DETAILS = {
     403: "This token's role may not do this.",
     404: "There is no such resource.",
     405: "This resource does not support that method; see the Allow header.",
-    413: "The request body is larger than 64 KiB.",
+    413: f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB.",
     500: "The service met an unexpected error.",
     503: "The store did not answer. Try again shortly: attach and detach are safe to repeat.",
 }

@@ -19,7 +19,8 @@ DEFAULTS = {
     # Whether a rediss:// server's certificate is verified. Managed Redis often
     # has a self-signed one: turning this off must be a decision, so it is a setting.
     "REDIS_TLS_VERIFY": True,
-    # Connections each process may open to Redis; a request waits up to 1 s for one.
+    # Connections each process may open to Redis (per node on a cluster); a request
+    # waits up to store.connection.POOL_TIMEOUT (0.5 s) for a free one.
     "REDIS_MAX_CONNECTIONS": 20,
     # "token:role" or "sha256:<hex>:role", comma-separated. Unset means the dev
     # tokens in dev mode, and no start otherwise.

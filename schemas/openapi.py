@@ -8,6 +8,7 @@ app against it.
 import copy
 from collections import namedtuple
 
+from ..settings import MAX_BODY_BYTES
 from ..store import LABEL_CAP
 from . import load
 
@@ -190,6 +191,9 @@ PATH_PARAMETERS = {
 #: The cursors of each kind of page (see api.inputs): every string of the
 #: pattern is a valid position, so no schema-valid cursor is refused.
 CURSORS = {"id": "^[A-Za-z0-9_-]{1,64}$", "number": "^[0-9]{1,18}$"}
+#: Items per page: when ``limit`` is not given, and at most.
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
 
 
 def _page_parameters(kind):
@@ -198,7 +202,7 @@ def _page_parameters(kind):
             "name": "limit",
             "in": "query",
             "description": "Items per page.",
-            "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
         },
         {
             "name": "cursor",
@@ -215,7 +219,7 @@ ERRORS = {
     403: "The token's role may not do this.",
     404: "No such resource.",
     409: "The id or name is already taken.",
-    413: "The body is larger than 64 KiB.",
+    413: f"The body is larger than {MAX_BODY_BYTES // 1024} KiB.",
     422: "The body breaks the schema or a rule.",
     503: "The store is not available; retry after Retry-After seconds.",
 }

@@ -5,11 +5,13 @@
 other scheme is an error at start, not at the first request.
 """
 
+import logging
 from urllib.parse import urlsplit
 
 from flask import current_app, has_request_context, request
 
 from ..settings import ConfigError
+from . import layout
 from .base import DEFAULT_COLOR, LABEL_CAP, Page, Store
 from .cluster import ClusterStore
 from .connection import make_client
@@ -42,7 +44,10 @@ __all__ = [
     "store_from_url",
 ]
 
+#: Seconds a starting process waits for another that migrates the layout.
+LAYOUT_WAIT = 10
 REDIS_SCHEMES = ("redis", "rediss", "unix")
+log = logging.getLogger(__name__)
 CLUSTER_SCHEMES = ("redis", "rediss")
 EXTENSION = "customer_labels.store"
 
@@ -81,6 +86,19 @@ def init_app(app):
             max_connections=app.config["REDIS_MAX_CONNECTIONS"],
         )
     app.extensions[EXTENSION] = Namespaces(store, ttl=app.config["MOCK_NAMESPACE_TTL"])
+    _layout_at_start(store)
+
+
+def _layout_at_start(store):
+    """Bring the data to this release's layout before serving. A store that does
+    not answer yet is a 503 until it does, not a failed start: the first request
+    that reaches it migrates then."""
+    try:
+        store.ensure_layout(wait=LAYOUT_WAIT)
+    except StoreUnavailable as err:
+        log.warning("store layout not checked at start: %s", err.cause)
+    except layout.NewerLayout as err:
+        raise ConfigError("REDIS_URL", str(err)) from None
 
 
 def namespaces_of(app):
@@ -93,6 +111,11 @@ def get_namespaces():
     return namespaces_of(current_app)
 
 
-def get_store():
-    """The store of the current request's namespace (the default one outside mock mode)."""
-    return get_namespaces().get(request.environ.get(NAMESPACE) if has_request_context() else None)
+def get_store(ensure_layout=True):
+    """The store of the current request's namespace (the default one outside mock
+    mode), its data in this release's layout (StoreUnavailable while another
+    process migrates it)."""
+    store = get_namespaces().get(request.environ.get(NAMESPACE) if has_request_context() else None)
+    if ensure_layout:
+        store.ensure_layout()
+    return store

@@ -1,11 +1,15 @@
-"""The store interface: every rule of the API lives here, once, for every backend.
+"""The store interface: every rule of the API is stated here, once, for every backend.
 
 A backend implements the small ``_``-prefixed primitives; each one must be
-atomic, so that no other request ever sees a half-made change.
+atomic, so that no other request ever sees a half-made change. The rules a
+primitive must keep are in its docstring; the values they use (the label cap,
+the default color, a label's fields and how it is written as JSON) are the
+constants and functions of this module, which every backend takes from here.
 """
 
 import abc
 import contextlib
+import json
 import uuid
 from collections import namedtuple
 from datetime import UTC, datetime
@@ -20,6 +24,9 @@ DEFAULT_COLOR = "#9e9e9e"
 #: What a create may set; the rest (timestamps) is the store's.
 CREATE_LABEL = ("id", "name", "color", "description")
 CREATE_CUSTOMER = ("id", "name", "email")
+#: A label's and a customer's fields, in the order the API shows them.
+LABEL_FIELDS = ("id", "name", "color", "description", "createdAt", "updatedAt")
+CUSTOMER_FIELDS = ("id", "name", "email", "createdAt", "updatedAt")
 
 #: One page of a listing ordered by id; ``next_after`` is the last id of the
 #: page when more items follow, else None.
@@ -37,8 +44,15 @@ def name_key(name):
 
 
 def sort_labels(labels):
-    """A customer's labels, by name case-insensitively, then by id."""
+    """A customer's labels in the order every backend answers with: by name
+    case-insensitively (names are unique by name key, so that decides)."""
     return sorted(labels, key=lambda label: (name_key(label["name"]), label["id"]))
+
+
+def label_json(label):
+    """A label as JSON text, as the API shows it: the one encoder of the label
+    cards that backends join a customer's labels from."""
+    return json.dumps({field: label.get(field) for field in LABEL_FIELDS})
 
 
 def unique(ids):
@@ -87,7 +101,13 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def check(self):
-        """True when the backend answers."""
+        """True when the backend answers (and its data is in the layout this code reads)."""
+
+    @abc.abstractmethod
+    def ensure_layout(self, wait=0.0):
+        """Bring stored data to the layout this code reads, before serving from it
+        (store/layout.py); waits up to ``wait`` seconds for another process that
+        migrates, then raises StoreUnavailable."""
 
     # -- labels --------------------------------------------------------------
 
@@ -138,9 +158,6 @@ class Store(abc.ABC):
             raise NotFound("customer", customer_id)
         return customer
 
-    def customer_exists(self, customer_id):
-        return self._get_customer(customer_id) is not None
-
     def update_customer(self, customer_id, changes):
         return self._update_customer(customer_id, dict(changes, updatedAt=utcnow()))
 
@@ -154,24 +171,21 @@ class Store(abc.ABC):
 
     # -- a customer's labels ---------------------------------------------------
 
-    def customer_labels(self, customer_id):
-        return sort_labels(self._customer_labels(customer_id))
-
-    def attach(self, customer_id, label_ids):
-        """Attach existing labels, all or none; returns the customer's labels after."""
-        with _positions(label_ids):
-            return sort_labels(self._attach(customer_id, unique(label_ids)))
-
-    def detach(self, customer_id, label_ids):
-        """Detach labels; ids not attached, or naming no label, are ignored."""
-        return sort_labels(self._detach(customer_id, unique(label_ids)))
-
     def labels_json(self, customer_id, change="get", label_ids=()):
-        """The customer's labels after ``change`` ("get", "attach" or "detach"), as
-        the API's JSON body ``{"data": [...]}``: the same as the list methods above,
-        for the hot path, where a backend may build the text itself."""
+        """The customer's labels after ``change``, as the API's JSON body
+        ``{"data": [label, ...]}``, in ``sort_labels`` order, each label as
+        ``label_json`` writes it. The one path for get, attach and detach:
+
+        - "get" changes nothing;
+        - "attach" adds existing labels, all or none: UnknownLabels names every
+          id that is no label, TooManyLabels when the customer would pass
+          LABEL_CAP; ids already attached are ignored;
+        - "detach" takes labels off; ids not attached, or naming no label, are ignored.
+
+        NotFound when there is no such customer, before anything else.
+        """
         with _positions(label_ids):
-            return self._labels_json(customer_id, change, unique(label_ids))
+            return self._labels_json(customer_id, change, unique(label_ids), LABEL_CAP)
 
     # -- the whole state, for fixtures and snapshots -------------------------
 
@@ -284,22 +298,9 @@ class Store(abc.ABC):
         """A Page of customers with ids after ``after``."""
 
     @abc.abstractmethod
-    def _customer_labels(self, customer_id):
-        """The customer's labels, in any order."""
-
-    @abc.abstractmethod
-    def _attach(self, customer_id, label_ids):
-        """Attach distinct ids; the customer's labels after."""
-
-    @abc.abstractmethod
-    def _detach(self, customer_id, label_ids):
-        """Detach distinct ids; the customer's labels after."""
-
-    @abc.abstractmethod
-    def _labels_json(self, customer_id, change, label_ids):
-        """``_customer_labels``, ``_attach`` or ``_detach`` (``change`` is "get",
-        "attach" or "detach"), answering with ``{"data": [...]}`` as JSON text,
-        sorted as ``sort_labels`` sorts: the API's hot path."""
+    def _labels_json(self, customer_id, change, label_ids, cap):
+        """``labels_json`` for distinct ``label_ids``, in one atomic step, the
+        answer joined from the labels' ready-made JSON (``label_json``)."""
 
     @abc.abstractmethod
     def _export(self):

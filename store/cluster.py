@@ -10,11 +10,11 @@ copies spread over the cluster (copies.py).
 
 from redis.cluster import RedisCluster
 
-from .base import LABEL_CAP
+from .base import CUSTOMER_FIELDS, LABEL_FIELDS
 from .cluster_customers import ClusterCustomers
 from .copies import CatalogueCopies
 from .errors import NotFound, TooManyLabels, UnknownLabels
-from .redis_store import CUSTOMER_FIELDS, DETACH_BATCH, LABEL_FIELDS, SCRIPTS, RedisStore, glob_pattern
+from .redis_store import DETACH_BATCH, SCRIPTS, RedisStore, glob_pattern
 from .redis_support import availability, record
 
 #: Keys a replace deletes or writes per command batch on a cluster.
@@ -39,21 +39,21 @@ class ClusterStore(ClusterCustomers, CatalogueCopies, RedisStore):
 
     # -- a customer's labels: numbers from a copy, the customer's step, marks, the answer ---
 
-    def _labels_json(self, customer_id, change, label_ids, again=True):
+    def _labels_json(self, customer_id, change, label_ids, cap, again=True):
         self._repair_now_and_then()
         copy = self._copy_of(customer_id)
         numbers = self._copy_numbers(copy, label_ids) if label_ids and change != "get" else {}
         if change == "attach" and len(numbers) < len(label_ids):
             numbers = self._catalogue_numbers(customer_id, label_ids, numbers)
         keys = [self._customer_key(customer_id), self._attached_key(customer_id)]
-        status, *rest = self._run("cluster/customer_labels", keys, [change, LABEL_CAP, *numbers.values()])
+        status, *rest = self._run("cluster/customer_labels", keys, [change, cap, *numbers.values()])
         if status == "cap" and self._drop_dead(customer_id, rest[2]):
             # Numbers of deleted labels not yet detached took room: try once more without them.
-            status, *rest = self._run("cluster/customer_labels", keys, [change, LABEL_CAP, *numbers.values()])
+            status, *rest = self._run("cluster/customer_labels", keys, [change, cap, *numbers.values()])
         if status == "missing":
             raise NotFound("customer", customer_id)
         if status == "cap":
-            raise TooManyLabels(LABEL_CAP, rest[0], rest[1])
+            raise TooManyLabels(cap, rest[0], rest[1])
         c, added, carried = rest
         # Only the catalogue decides whether a label is live: the mark step for the
         # labels just attached, and a look there for any the copy has no card of.
@@ -62,7 +62,7 @@ class ClusterStore(ClusterCustomers, CatalogueCopies, RedisStore):
             # The copy lagged behind a label deleted and made again: its old number
             # goes, and the attach runs once more with the catalogue's numbers.
             self._forget_numbers(customer_id, dead)
-            return self._labels_json(customer_id, change, label_ids, again=False)
+            return self._labels_json(customer_id, change, label_ids, cap, again=False)
         shown = [n for n in carried if n not in dead]
         body, missing = self._copy_answer(copy, shown)
         if missing:
@@ -150,7 +150,7 @@ class ClusterStore(ClusterCustomers, CatalogueCopies, RedisStore):
     # -- the whole state: the catalogue in one step, customers slot by slot ---------
 
     def _export(self):
-        keys = [self._key("labels"), self._key("customers")]
+        keys = [self._key("labels"), self._key("customers"), self._key("label-ids")]
         labels, ids, numbered = self._run("export", keys, [self._c, self._p, "catalogue"])
         names = dict(zip(numbered[::2], numbered[1::2]))
         customers = []

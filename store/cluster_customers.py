@@ -5,9 +5,8 @@ The index may name a customer for a moment before its keys are made, or after
 they are deleted; readers check those keys (see store/README.md).
 """
 
-from .base import Page
+from .base import CUSTOMER_FIELDS, Page
 from .errors import Conflict
-from .redis_store import CUSTOMER_FIELDS
 from .redis_support import availability, pairs, record
 
 
@@ -27,7 +26,8 @@ class ClusterCustomers:
         return list(zip(replies[::2], replies[1::2])) if also else replies
 
     def _index(self, op, customer_id, n=""):
-        return self._run("cluster/index", [self._key("customers")], [self._c, customer_id, op, n])
+        keys = [self._key("customers"), self._key("customer-seq")]
+        return self._run("cluster/index", keys, [self._c, customer_id, op, n])
 
     def _create_customer(self, customer):
         customer_id = customer["id"]

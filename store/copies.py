@@ -21,7 +21,7 @@ from contextlib import contextmanager
 
 from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 
-from .redis_store import LABEL_FIELDS
+from .base import LABEL_FIELDS
 from .redis_support import availability, card, record
 
 #: How many copies: evenly spaced slots, so up to this many masters share them.
@@ -63,7 +63,7 @@ class CatalogueCopies:
 
     def _copy_answer(self, copy, numbers):
         """(the JSON body, numbers without a card in the copy)."""
-        return self._run("cluster/answer", [copy + "label-cards"], [copy, *numbers])
+        return self._run("cluster/answer", [copy + "label-cards"], numbers)
 
     # -- keeping them in line ----------------------------------------------------------
 

@@ -5,10 +5,9 @@ Records are copied on the way in and out, so no caller shares our state.
 """
 
 import bisect
-import json
 import threading
 
-from .base import LABEL_CAP, Page, Store, name_key
+from .base import Page, Store, label_json, name_key
 from .errors import Conflict, NotFound, TooManyLabels, UnknownLabels
 
 
@@ -49,7 +48,7 @@ class MemoryStore(Store):
 
     def _empty(self):
         self._labels = {}  # label id -> label
-        self._cards = {}  # label id -> (name key, the label as JSON), for answers
+        self._cards = {}  # label id -> (name key, label_json(label)), for answers
         self._label_ids = SortedIds()
         self._names = {}  # name key -> label id
         self._customers = {}  # customer id -> customer, oldest first
@@ -63,6 +62,9 @@ class MemoryStore(Store):
     def check(self):
         return True
 
+    def ensure_layout(self, wait=0.0):
+        """Nothing to do: no data outlives the process."""
+
     # -- labels ----------------------------------------------------------------
 
     def _create_label(self, label, key):
@@ -72,7 +74,7 @@ class MemoryStore(Store):
             if key in self._names:
                 raise Conflict("name", label["name"])
             self._labels[label["id"]] = dict(label)
-            self._cards[label["id"]] = (key, json.dumps(label))
+            self._cards[label["id"]] = (key, label_json(label))
             self._names[key] = label["id"]
             self._label_ids.add(label["id"])
             self._carriers[label["id"]] = SortedIds()
@@ -93,7 +95,7 @@ class MemoryStore(Store):
                 del self._names[name_key(label["name"])]
                 self._names[new_key] = label_id
             label.update(changes)
-            self._cards[label_id] = (name_key(label["name"]), json.dumps(label))
+            self._cards[label_id] = (name_key(label["name"]), label_json(label))
             return dict(label)
 
     def _delete_label(self, label_id):
@@ -172,28 +174,14 @@ class MemoryStore(Store):
             raise NotFound("customer", customer_id)
         return attached
 
-    def _customer_labels(self, customer_id):
+    def _labels_json(self, customer_id, change, label_ids, cap):
+        # Each label's JSON is kept ready in _cards: the answer is a join.
         with self._lock:
-            return [dict(self._labels[i]) for i in self._labels_of(customer_id)]
-
-    def _attach(self, customer_id, label_ids):
-        with self._lock:
-            self._change(customer_id, "attach", label_ids)
-            return self._customer_labels(customer_id)
-
-    def _detach(self, customer_id, label_ids):
-        with self._lock:
-            self._change(customer_id, "detach", label_ids)
-            return self._customer_labels(customer_id)
-
-    def _labels_json(self, customer_id, change, label_ids):
-        # Each label's JSON is kept ready (see _card): the answer is a join.
-        with self._lock:
-            self._change(customer_id, change, label_ids)
+            self._change(customer_id, change, label_ids, cap)
             cards = sorted(self._cards[i] for i in self._labels_of(customer_id))
             return '{"data": [' + ", ".join(text for _, text in cards) + "]}"
 
-    def _change(self, customer_id, change, label_ids):
+    def _change(self, customer_id, change, label_ids, cap):
         """Attach or detach (or, for "get", only check the customer exists)."""
         attached = self._labels_of(customer_id)
         if change == "attach":
@@ -201,8 +189,8 @@ class MemoryStore(Store):
             if unknown:
                 raise UnknownLabels(unknown)
             new = [i for i in label_ids if i not in attached]
-            if len(attached) + len(new) > LABEL_CAP:
-                raise TooManyLabels(LABEL_CAP, len(attached), len(new))
+            if len(attached) + len(new) > cap:
+                raise TooManyLabels(cap, len(attached), len(new))
             for label_id in new:
                 attached.add(label_id)
                 self._carriers[label_id].add(self._numbers[customer_id])

@@ -3,13 +3,14 @@
 The key layout, and why it is so (memory), is in store/README.md.
 """
 
-import json
+import contextlib
 import re
 from importlib import resources
 
 import redis
 
-from .base import LABEL_CAP, Page, Store
+from . import layout
+from .base import CUSTOMER_FIELDS, LABEL_FIELDS, Page, Store
 from .errors import Conflict, NotFound, StoreUnavailable, TooManyLabels, UnknownLabels
 from .redis_support import availability, card, pairs, record
 
@@ -17,7 +18,8 @@ from .redis_support import availability, card, pairs, record
 SCRIPTS = (
     "create_label",
     "create_customer",
-    "update_record",
+    "update_label",
+    "update_customer",
     "delete_label",
     "detach_carriers",
     "delete_customer",
@@ -29,8 +31,22 @@ SCRIPTS = (
 )
 #: Scripts that answer with a customer's labels start with lua/cards.lua.
 USES_CARDS = ("customer_labels", "cluster/answer")
-LABEL_FIELDS = ("id", "name", "color", "description", "createdAt", "updatedAt")
-CUSTOMER_FIELDS = ("id", "name", "email", "createdAt", "updatedAt")
+#: The catalogue's keys a replace is given (replace.lua), in its order.
+REPLACE_KEYS = (
+    "seeded",
+    "labels",
+    "label-names",
+    "label-ids",
+    "label-numbers",
+    "label-cards",
+    "label-seq",
+    "label-gc",
+    "customers",
+    "customer-seq",
+    "layout",
+)
+#: How often a label update reads again when another write came between its read and its change.
+UPDATE_TRIES = 10
 #: Carriers detached per script while a label is deleted: each script stays
 #: in the low milliseconds, so Redis keeps serving everyone else between them.
 DETACH_BATCH = 500
@@ -43,6 +59,8 @@ def catalogue_prefix(prefix):
 
 class RedisStore(Store):
     SCRIPTS = SCRIPTS
+    #: Whether this store object has seen its data in the current layout.
+    _layout_ready = False
 
     def __init__(self, client, prefix="cl:", catalogue=None):
         """``client`` is a redis-py client made with ``decode_responses=True``.
@@ -73,9 +91,20 @@ class RedisStore(Store):
     def check(self):
         try:
             with availability():
+                self.ensure_layout()
                 return self._healthy()
         except (redis.RedisError, StoreUnavailable):
             return False
+
+    def ensure_layout(self, wait=0.0):
+        if not self._layout_ready:
+            layout.migrate(self, wait)
+            self._layout_ready = True
+
+    def _rewrite_card(self, label_id):
+        """Write a label's card again, from its hash (a layout step)."""
+        with contextlib.suppress(NotFound):  # deleted meanwhile
+            self._update_label(label_id, {}, None)
 
     def _healthy(self):
         return bool(self._redis.ping())
@@ -111,18 +140,25 @@ class RedisStore(Store):
         return record(flat, LABEL_FIELDS) if flat else None
 
     def _update_label(self, label_id, changes, new_key):
+        # The card is built here, from the label as read plus the changes (one
+        # encoder); the script applies both unless the label changed meanwhile.
         keys = [self._label_key(label_id), self._key("label-names"), self._key("label-cards")]
-        return record(self._update(keys, label_id, changes, new_key, "label"), LABEL_FIELDS)
-
-    def _update(self, keys, ident, changes, new_key, kind):
         nulls = [field for field, value in changes.items() if value is None]
-        args = [ident, new_key or "", len(nulls), *nulls, *pairs(changes)]
-        status, *rest = self._run("update_record", keys, args)
-        if status == "missing":
-            raise NotFound(kind, ident)
-        if status == "name":
-            raise Conflict("name", changes["name"])
-        return rest[0]
+        for _ in range(UPDATE_TRIES):
+            flat = self._hash(keys[0])
+            if not flat:
+                raise NotFound("label", label_id)
+            label = {**record(flat, LABEL_FIELDS), **changes}
+            after = card(label, new_key or flat["key"])
+            args = [label_id, flat.get("v", "0"), new_key or "", after, len(nulls), *nulls, *pairs(changes)]
+            status = self._run("update_label", keys, args)
+            if status == "ok":
+                return label
+            if status == "missing":
+                raise NotFound("label", label_id)
+            if status == "name":
+                raise Conflict("name", changes["name"])
+        raise StoreUnavailable(f"label {label_id!r} kept changing while it was updated")
 
     def _delete_label(self, label_id):
         deleted = self._drop_label(label_id)
@@ -178,8 +214,11 @@ class RedisStore(Store):
         return record(flat, CUSTOMER_FIELDS) if flat else None
 
     def _update_customer(self, customer_id, changes):
-        keys = [self._customer_key(customer_id)]
-        return record(self._update(keys, customer_id, changes, None, "customer"), CUSTOMER_FIELDS)
+        nulls = [field for field, value in changes.items() if value is None]
+        flat = self._run("update_customer", [self._customer_key(customer_id)], [len(nulls), *nulls, *pairs(changes)])
+        if not flat:
+            raise NotFound("customer", customer_id)
+        return record(flat, CUSTOMER_FIELDS)
 
     def _delete_customer(self, customer_id):
         keys = [self._customer_key(customer_id), self._attached_key(customer_id), self._key("customers")]
@@ -190,31 +229,27 @@ class RedisStore(Store):
 
     # -- a customer's labels -------------------------------------------------------
 
-    def _labels_json(self, customer_id, change, label_ids):
-        keys = [self._customer_key(customer_id), self._attached_key(customer_id)]
-        status, *rest = self._run("customer_labels", keys, [self._c, change, LABEL_CAP, *label_ids])
+    def _labels_json(self, customer_id, change, label_ids, cap):
+        keys = [
+            self._customer_key(customer_id),
+            self._attached_key(customer_id),
+            self._key("label-numbers"),
+            self._key("label-cards"),
+        ]
+        status, *rest = self._run("customer_labels", keys, [self._c, change, cap, *label_ids])
         if status == "missing":
             raise NotFound("customer", customer_id)
         if status == "unknown":
             raise UnknownLabels(rest[0])
         if status == "cap":
-            raise TooManyLabels(LABEL_CAP, rest[0], rest[1])
+            raise TooManyLabels(cap, rest[0], rest[1])
         return rest[0]
-
-    def _customer_labels(self, customer_id):
-        return json.loads(self._labels_json(customer_id, "get", []))["data"]
-
-    def _attach(self, customer_id, label_ids):
-        return json.loads(self._labels_json(customer_id, "attach", label_ids))["data"]
-
-    def _detach(self, customer_id, label_ids):
-        return json.loads(self._labels_json(customer_id, "detach", label_ids))["data"]
 
     # -- the whole state ---------------------------------------------------------------
 
     def _export(self):
         labels, customers = self._run(
-            "export", [self._key("labels"), self._key("customers")], [self._c, self._p, "all"]
+            "export", [self._key("labels"), self._key("customers"), self._key("label-ids")], [self._c, self._p, "all"]
         )
         return (
             [record(flat, LABEL_FIELDS) for flat in labels],
@@ -230,8 +265,7 @@ class RedisStore(Store):
         for customer, label_ids in customers:
             fields = pairs(customer)
             args += [customer["id"], len(fields) // 2, *fields, len(label_ids), *label_ids]
-        # The seed mark routes the script to the catalogue's slot on a cluster.
-        return self._run("replace", [self._key("seeded")], args) == 1
+        return self._run("replace", [self._key(name) for name in REPLACE_KEYS], args) == 1
 
     # -- namespaces --------------------------------------------------------------------
 

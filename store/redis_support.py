@@ -1,6 +1,5 @@
 """Small pieces the Redis store is made of: error translation and hash records."""
 
-import json
 from contextlib import contextmanager
 
 import redis
@@ -13,6 +12,7 @@ from redis.exceptions import (
     TryAgainError,
 )
 
+from .base import label_json
 from .errors import StoreUnavailable
 
 #: Replies that mean "not now" rather than "wrong": no connection, a timeout,
@@ -64,5 +64,5 @@ def pairs(fields):
 
 def card(label, name_key):
     """What the customer-labels script joins its answers from: the name key it
-    sorts by, length first, then the label as JSON."""
-    return f"{len(name_key.encode())}:{name_key}{json.dumps(label)}"
+    sorts by, length first, then the label as JSON (``label_json``)."""
+    return f"{len(name_key.encode())}:{name_key}{label_json(label)}"

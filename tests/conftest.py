@@ -1,6 +1,7 @@
 """Fixtures: every API test runs once per store: memory, fakeredis, a real
 Redis, and a real 3-master Redis Cluster."""
 
+import json
 import os
 
 import fakeredis
@@ -107,6 +108,11 @@ class RoundTrips:
             return original(connection, *args, **kwargs)
 
         monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counted)
+
+
+def labels_of(store, customer_id, change="get", label_ids=()):
+    """A customer's labels through the store's one path (``labels_json``), parsed."""
+    return json.loads(store.labels_json(customer_id, change, label_ids))["data"]
 
 
 def auth(role):

@@ -10,7 +10,7 @@ from customer_labels.service import create_app
 from customer_labels.settings import ConfigError
 from customer_labels.store import ClusterStore, MemoryStore, RedisStore, store_from_url
 
-from .conftest import API_TOKENS, auth
+from .conftest import API_TOKENS, auth, labels_of
 
 
 @pytest.mark.parametrize(
@@ -89,11 +89,11 @@ def test_two_prefixes_share_one_redis_without_mixing(real_redis):
     a.create_label({"name": "VIP", "id": "vip"})
     b.create_label({"name": "VIP", "id": "vip"})  # same id and name, another prefix
     customer = a.create_customer({"name": "Ada"})["id"]
-    a.attach(customer, ["vip"])
+    labels_of(a, customer, "attach", ["vip"])
     assert b.list_labels(10).items[0]["id"] == "vip"
     assert b.list_customers(10).items == []
     b.delete_label("vip")
-    assert [label["id"] for label in a.customer_labels(customer)] == ["vip"]
+    assert [label["id"] for label in labels_of(a, customer)] == ["vip"]
 
 
 def test_check(store):

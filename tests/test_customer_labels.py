@@ -3,7 +3,7 @@
 import pytest
 
 from customer_labels.store import LABEL_CAP
-from customer_labels.store.base import sort_labels
+from customer_labels.store.base import label_json, sort_labels
 
 from .conftest import auth
 
@@ -162,3 +162,6 @@ def test_any_text_survives_the_answer_as_the_store_builds_it(client, make):
         assert label == client.get(f"/labels/labels/{label['id']}", headers=auth("reader")).json
     assert got == sort_labels(got)
     assert [label["id"] for label in got] == ["t2", "t4", "t0", "t1", "t3"]
+    # Byte for byte: every store writes each label with the one encoder, after a change too.
+    text = client.get(url(customer), headers=auth("reader")).get_data(as_text=True)
+    assert text == '{"data": [' + ", ".join(map(label_json, got)) + "]}"

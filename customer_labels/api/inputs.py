@@ -19,8 +19,7 @@ UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-
 #: A cursor is where the page before ended: the last id of a listing by id, or
 #: the last number of a listing by age. Any string of the form is a position.
 CURSORS = {kind: re.compile(pattern.strip("^$")) for kind, pattern in openapi.CURSORS.items()}
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 200
+DEFAULT_LIMIT, MAX_LIMIT = openapi.DEFAULT_LIMIT, openapi.MAX_LIMIT
 
 
 def customer_id(raw):

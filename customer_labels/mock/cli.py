@@ -1,7 +1,9 @@
-"""`flask fixtures load FILE` and `flask fixtures export [FILE]`, on any store.
+"""`flask fixtures load FILE` and `flask fixtures export [FILE]`, on any store,
+and `flask migrate`, which brings a Redis's data to this release's key layout.
 
     flask --app app fixtures load fixtures/example.json     # API_TOKENS set, as on a host
     flask --app app:dev_app fixtures export state.json      # locally, no settings needed
+    flask --app app migrate                                 # what a start does, on its own
 
 An export loads back to exactly the same state.
 """
@@ -11,15 +13,38 @@ import json
 import click
 from flask.cli import AppGroup
 
-from ..store import get_namespaces
+from ..store import StoreUnavailable, get_namespaces, layout
 from . import seed
 
 fixtures = AppGroup("fixtures", help="Load and export fixture files (JSON or YAML).")
 namespace_option = click.option("--namespace", default=None, help="A mock namespace instead of the default state.")
 
 
+#: Seconds the commands wait for another process that migrates the layout.
+LAYOUT_WAIT = 60
+
+
 def init_app(app):
     app.cli.add_command(fixtures)
+    app.cli.add_command(migrate)
+
+
+def _store(namespace):
+    """The store the command acts on, its data in this release's layout."""
+    store = get_namespaces().get(namespace)
+    try:
+        store.ensure_layout(wait=LAYOUT_WAIT)
+    except StoreUnavailable as err:
+        raise click.ClickException(f"the store is unavailable: {err.cause}") from None
+    return store
+
+
+@click.command("migrate")
+@namespace_option
+def migrate(namespace):
+    """Bring the stored data to this release's key layout (a start does it too)."""
+    _store(namespace)
+    click.echo(f"The data is in key layout {layout.LAYOUT}, this release's.")
 
 
 @fixtures.command("load")
@@ -32,7 +57,7 @@ def load(path, namespace):
     except seed.SeedError as err:
         lines = "\n".join(f"  {e['path'] or '/'}: {e['message']}" for e in err.errors)
         raise click.ClickException(f"{path} was not loaded:\n{lines}") from None
-    get_namespaces().get(namespace).replace(state)
+    _store(namespace).replace(state)
     labels, customers = len(state.get("labels", [])), len(state.get("customers", []))
     click.echo(f"Loaded {labels} labels and {customers} customers from {path}.")
 
@@ -42,7 +67,7 @@ def load(path, namespace):
 @namespace_option
 def export(path, namespace):
     """Write the whole state as a fixture to PATH (JSON), or to stdout."""
-    text = json.dumps(get_namespaces().get(namespace).export(), indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(_store(namespace).export(), indent=2, ensure_ascii=False) + "\n"
     if path is None:
         click.echo(text, nl=False)
         return

@@ -1,5 +1,8 @@
 -- Create a customer, unless its id is taken, and give it the next customer number.
 -- KEYS[1] customer hash, KEYS[2] zset of customer ids, KEYS[3] customer-seq
+-- Derived: C customer-ids:<n div 128>, the new number's bucket, known only once it
+-- is given (in the catalogue's slot, with KEYS[2] and KEYS[3]). One Redis, or a mock
+-- namespace; a cluster makes customers with cluster/customer.lua and cluster/index.lua.
 -- ARGV[1] catalogue key prefix, ARGV[2] id, ARGV[3..] field, value, ...
 -- Returns 'ok' or 'id'.
 if redis.call('EXISTS', KEYS[1]) == 1 then return 'id' end

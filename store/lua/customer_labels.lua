@@ -1,8 +1,11 @@
 -- Read, attach or detach a customer's labels, and answer with the labels after
--- (cards.lua's answer),
--- all in one step and one round trip. Checking that labels exist and attaching
--- them is one step, so a label deleted meanwhile can never end up attached.
--- KEYS[1] customer hash, KEYS[2] the customer's label set (label numbers)
+-- (cards.lua's answer), all in one step and one round trip. Checking that labels
+-- exist and attaching them is one step, so a label deleted meanwhile can never
+-- end up attached.
+-- KEYS[1] customer hash, KEYS[2] the customer's label set (label numbers),
+-- KEYS[3] label-numbers hash, KEYS[4] label-cards hash
+-- Derived from stored numbers: C carriers:<n> for each label attached or detached
+-- (C is the catalogue prefix, ARGV[1]; these lie in the slot of KEYS[3] and KEYS[4]).
 -- ARGV[1] catalogue key prefix, ARGV[2] 'get', 'attach' or 'detach', ARGV[3] label cap,
 -- ARGV[4..] distinct label ids
 -- Returns {'ok', the labels as JSON: {"data": [label, ...]}}, {'missing'}, {'unknown', {ids}}
@@ -12,7 +15,7 @@ local c = redis.call('HGET', KEYS[1], 'n')
 if not c then return {'missing'} end
 if mode ~= 'get' and #ARGV >= 4 then
   local unknown, numbers = {}, {}
-  local found = redis.call('HMGET', cat .. 'label-numbers', unpack(ARGV, 4))
+  local found = redis.call('HMGET', KEYS[3], unpack(ARGV, 4))
   for i = 4, #ARGV do
     local n = found[i - 3]
     if n then numbers[#numbers + 1] = n else unknown[#unknown + 1] = ARGV[i] end
@@ -38,4 +41,4 @@ if mode ~= 'get' and #ARGV >= 4 then
     end
   end
 end
-return {'ok', (answer(cat, redis.call('SMEMBERS', KEYS[2])))}
+return {'ok', (answer(KEYS[4], redis.call('SMEMBERS', KEYS[2])))}

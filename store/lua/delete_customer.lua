@@ -1,5 +1,8 @@
 -- Delete a customer together with the labels it carries.
 -- KEYS[1] customer hash, KEYS[2] the customer's label set, KEYS[3] zset of customer ids
+-- Derived from stored data: C carriers:<n> for each label it carries, and
+-- C customer-ids:<c div 128> (in the catalogue's slot, with KEYS[3]). One Redis, or a
+-- mock namespace; a cluster deletes customers with cluster/customer.lua and cluster/index.lua.
 -- ARGV[1] catalogue key prefix, ARGV[2] customer id
 -- Returns 1, or 0 when there is no such customer.
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end

@@ -1,5 +1,12 @@
 -- Replace everything under the prefixes with the given labels and customers, in one step.
 -- Other prefixes (other namespaces, other services) are left alone.
+-- KEYS[1] seeded, KEYS[2] labels, KEYS[3] label-names, KEYS[4] label-ids, KEYS[5] label-numbers,
+-- KEYS[6] label-cards, KEYS[7] label-seq, KEYS[8] label-gc, KEYS[9] customers, KEYS[10] customer-seq,
+-- KEYS[11] layout (the layout's version, kept except by 'forget')
+-- (the catalogue's keys, one slot)
+-- Derived: whatever SCAN finds under the prefixes (to delete); C label:<id>, C carriers:<n>
+-- and C customer-ids:<c div 128> (the catalogue's slot); with 'all', P customer:{<id>} and
+-- P L:{<id>}, which share the slot only on one Redis or in a mock namespace.
 -- ARGV[1] catalogue key prefix, ARGV[2] customer key prefix, ARGV[3] and ARGV[4] the same as
 -- SCAN patterns (glob characters escaped),
 -- ARGV[5] 'always'; 'once' (only if never seeded, then mark it seeded); or 'forget'
@@ -9,25 +16,25 @@
 -- number of label ids, label id, ...
 -- Returns 1, or 0 when 'once' found it seeded already.
 local c, p, mode = ARGV[1], ARGV[2], ARGV[5]
-local seeded = c .. 'seeded'
+local seeded, labels, names, ids, numbers_of, cards, label_seq, gc, customers, customer_seq, layout = unpack(KEYS)
 if mode == 'once' then
   if redis.call('EXISTS', seeded) == 1 then return 0 end
   redis.call('SET', seeded, '1')
 elseif mode == 'forget' then
-  redis.call('DEL', seeded)
+  redis.call('DEL', seeded, layout)
 end
 -- On a Redis Cluster the customers' own keys live in other slots: the caller
 -- ('catalogue') deletes and writes those, and this script the catalogue's.
 local everything = ARGV[6] == 'all'
 local patterns = {}
-for _, kind in ipairs({'labels', 'label-names', 'label:*', 'label-ids', 'label-numbers', 'label-cards', 'label-seq',
-                       'label-gc', 'carriers:*', 'customers', 'customer-ids:*', 'customer-seq'}) do
+for _, kind in ipairs({'label:*', 'carriers:*', 'customer-ids:*'}) do
   patterns[#patterns + 1] = ARGV[3] .. kind
 end
 if everything then
   patterns[#patterns + 1] = ARGV[4] .. 'customer:*'
   patterns[#patterns + 1] = ARGV[4] .. 'L:*'
 end
+redis.call('DEL', labels, names, ids, numbers_of, cards, label_seq, gc, customers, customer_seq)
 for _, pattern in ipairs(patterns) do
   local cursor = '0'
   repeat
@@ -51,14 +58,14 @@ end
 local numbers = {}
 for n = 1, tonumber(take()) do
   local id, name_key, card = take(), take(), take()
-  redis.call('HSET', c .. 'label-cards', n, card)
+  redis.call('HSET', cards, n, card)
   fields(c .. 'label:' .. id)
   redis.call('HSET', c .. 'label:' .. id, 'key', name_key, 'n', n)
-  redis.call('HSET', c .. 'label-names', name_key, id)
-  redis.call('HSET', c .. 'label-ids', n, id)
-  redis.call('HSET', c .. 'label-numbers', id, n)
-  redis.call('ZADD', c .. 'labels', 0, id)
-  redis.call('SET', c .. 'label-seq', n)
+  redis.call('HSET', names, name_key, id)
+  redis.call('HSET', ids, n, id)
+  redis.call('HSET', numbers_of, id, n)
+  redis.call('ZADD', labels, 0, id)
+  redis.call('SET', label_seq, n)
   numbers[id] = n
 end
 for number = 1, tonumber(take()) do
@@ -71,8 +78,8 @@ for number = 1, tonumber(take()) do
     i = i + 1 + 2 * tonumber(ARGV[i])
   end
   redis.call('HSET', c .. 'customer-ids:' .. math.floor(number / 128), number, id)
-  redis.call('ZADD', c .. 'customers', 0, id)
-  redis.call('SET', c .. 'customer-seq', number)
+  redis.call('ZADD', customers, 0, id)
+  redis.call('SET', customer_seq, number)
   for _ = 1, tonumber(take()) do
     local n = numbers[take()]
     if everything then redis.call('SADD', attached, n) end

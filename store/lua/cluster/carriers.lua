@@ -2,6 +2,8 @@
 -- name more than carry it: a detach leaves its bit, a customer's delete too. The
 -- caller checks each customer's own keys.
 -- KEYS[1] the label's hash ('read') or its carriers bitmap ('sweep')
+-- Derived: C carriers:<n> ('read': the label's number), C customer-ids:<c div 128>, and
+-- C label-gc ('sweep'), all in the catalogue's slot, with KEYS[1].
 -- ARGV[1] catalogue key prefix, ARGV[2] the number of the last customer seen, or -1,
 -- ARGV[3] how many, ARGV[4] 'read'; or 'sweep', ARGV[5] the deleted label's number,
 -- then the customer numbers the last sweep call returned, to unmark

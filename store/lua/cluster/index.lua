@@ -1,14 +1,15 @@
 -- The catalogue's index of customers on a Redis Cluster: the listing by id, and
 -- number -> id. It may hold a customer for a moment before its keys are made, or
 -- after they are deleted; readers check those keys (see store/README.md).
--- KEYS[1] zset of customer ids
+-- KEYS[1] zset of customer ids, KEYS[2] customer-seq
+-- Derived: C customer-ids:<n div 128>, the number's bucket (the catalogue's slot).
 -- ARGV[1] catalogue key prefix, ARGV[2] id, ARGV[3] 'reserve' (a new number, listed),
 -- 'add' (ARGV[4] its number: listed), 'drop' (ARGV[4]: no longer listed) or
 -- 'unmap' (ARGV[4]: a number reserved in vain)
 -- Returns the number.
 local cat, id, op = ARGV[1], ARGV[2], ARGV[3]
 local n = ARGV[4]
-if op == 'reserve' then n = redis.call('INCR', cat .. 'customer-seq') end
+if op == 'reserve' then n = redis.call('INCR', KEYS[2]) end
 local bucket = cat .. 'customer-ids:' .. math.floor(tonumber(n) / 128)
 if op == 'reserve' or op == 'add' then
   redis.call('HSET', bucket, n, id)

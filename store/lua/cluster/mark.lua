@@ -3,6 +3,7 @@
 -- meanwhile is either marked before its carriers are swept, or reported here as
 -- dead for the caller to take off the customer.
 -- KEYS[1] label-ids hash
+-- Derived: C carriers:<n> for each number given (the catalogue's slot, with KEYS[1]).
 -- ARGV[1] catalogue key prefix, ARGV[2] customer number, ARGV[3..] label numbers
 -- Returns {dead numbers}.
 local cat, c, dead = ARGV[1], ARGV[2], {}

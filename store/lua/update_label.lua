@@ -1,0 +1,24 @@
+-- Change a label's fields and its card, unless it changed since the caller read it.
+-- The caller builds the card from what it read plus the changes (one encoder, in
+-- Python), so the script only checks that what it read is still there: the
+-- label's version, 'v', counts its changes (absent: 0).
+-- KEYS[1] label hash, KEYS[2] label-names hash, KEYS[3] label-cards hash
+-- ARGV[1] id, ARGV[2] the version read, ARGV[3] new name key or '', ARGV[4] the card after,
+-- ARGV[5] n, ARGV[6..5+n] fields to remove, then field, value, ... to set.
+-- Returns 'ok', 'missing', 'changed' (read again and retry) or 'name' (the new name is taken).
+if redis.call('EXISTS', KEYS[1]) == 0 then return 'missing' end
+if (redis.call('HGET', KEYS[1], 'v') or '0') ~= ARGV[2] then return 'changed' end
+local newkey = ARGV[3]
+if newkey ~= '' then
+  local holder = redis.call('HGET', KEYS[2], newkey)
+  if holder and holder ~= ARGV[1] then return 'name' end
+  redis.call('HDEL', KEYS[2], redis.call('HGET', KEYS[1], 'key'))
+  redis.call('HSET', KEYS[2], newkey, ARGV[1])
+  redis.call('HSET', KEYS[1], 'key', newkey)
+end
+local n = tonumber(ARGV[5])
+for i = 6, 5 + n do redis.call('HDEL', KEYS[1], ARGV[i]) end
+if #ARGV > 5 + n then redis.call('HSET', KEYS[1], unpack(ARGV, 6 + n)) end
+redis.call('HINCRBY', KEYS[1], 'v', 1)
+redis.call('HSET', KEYS[3], redis.call('HGET', KEYS[1], 'n'), ARGV[4])
+return 'ok'

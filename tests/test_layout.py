@@ -1,0 +1,140 @@
+"""Data outlives code: a state written by an earlier release reads back the same
+after this release migrates it (store/layout.py), on every Redis store."""
+
+import json
+import threading
+
+import pytest
+
+from customer_labels.service import create_app
+from customer_labels.store import ClusterStore, RedisStore, StoreUnavailable, layout
+from customer_labels.store.base import label_json
+
+from .conftest import API_TOKENS, auth, labels_of
+from .processes import ROOT
+
+#: Written by the release before layout versions, against a real redis-server:
+#: every key it left, and what the API read back then.
+LAYOUT_1 = json.loads((ROOT / "tests" / "layouts" / "layout-1.json").read_text())
+PREFIX = "cl:"
+
+
+def load_keys(client, keys):
+    """Write a dump's keys as they were."""
+    for key, entry in keys.items():
+        kind, value = entry["type"], entry["value"]
+        if kind == "string":
+            client.set(key, value)
+        elif kind == "hash":
+            client.hset(key, mapping=value)
+        elif kind == "set":
+            client.sadd(key, *value)
+        elif kind == "zset":
+            client.zadd(key, dict(value))
+        else:  # a bitmap, as its set bits
+            for bit in value:
+                client.setbit(key, bit, 1)
+
+
+@pytest.fixture(params=["fakeredis", "redis", "cluster"])
+def old_store(request):
+    """A store over the keys that the release before layout versions wrote."""
+    if request.param == "cluster":
+        client = request.getfixturevalue("cluster_client")
+        make = ClusterStore
+    elif request.param == "redis":
+        client = request.getfixturevalue("real_redis")
+        make = RedisStore
+    else:
+        import fakeredis
+
+        client = fakeredis.FakeRedis(server=fakeredis.FakeServer(), decode_responses=True)
+        make = RedisStore
+    load_keys(client, LAYOUT_1["keys"])
+    return make(client, PREFIX)
+
+
+def test_the_old_state_has_what_the_migration_changes(old_store):
+    """The recorded state really is the old layout: no version, and a card that
+    Lua wrote (with '/' escaped), which this release's encoder never writes."""
+    assert layout.current(old_store) == 1
+    cards = old_store._redis.hgetall(old_store._key("label-cards"))
+    assert any("\\/" in card for card in cards.values())
+
+
+def test_a_state_of_layout_1_reads_back_the_same_after_the_migration(old_store):
+    app = create_app({"TESTING": True, "API_TOKENS": API_TOKENS, "STORE": old_store})  # a start migrates
+    assert layout.current(old_store) == layout.LAYOUT
+    assert old_store.export() == LAYOUT_1["reads"]["export"]
+    client = app.test_client()
+    for customer_id, answer in LAYOUT_1["reads"]["labels_of"].items():
+        response = client.get(f"/customers/customers/{customer_id}/labels", headers=auth("reader"))
+        assert response.json == answer
+        # Every label is now written by the one encoder, as GET /labels/labels/{id} gives it.
+        labels = [client.get(f"/labels/labels/{label['id']}", headers=auth("reader")).json for label in answer["data"]]
+        assert response.get_data(as_text=True) == '{"data": [' + ", ".join(map(label_json, labels)) + "]}"
+    assert old_store.namespace("team-a").export() == LAYOUT_1["reads"]["namespace_export"]
+    # Writes go on as before, on the migrated data.
+    assert client.patch("/labels/labels/cafe", json={"name": "Café/Bar 2"}, headers=auth("admin")).status_code == 200
+    customer = next(iter(LAYOUT_1["reads"]["labels_of"]))
+    assert [label["name"] for label in labels_of(old_store, customer)] == ["Café/Bar 2", "VIP"]
+
+
+def test_a_namespace_is_migrated_on_its_first_use(old_store):
+    app = create_app({"TESTING": True, "API_TOKENS": API_TOKENS, "STORE": old_store, "MOCK_MODE": True})
+    spaced = old_store.namespace("team-a")
+    assert layout.current(spaced) == 1  # a start migrates the default state only
+    answer = app.test_client().get(
+        "/customers/customers/00000000-0000-4000-8000-000000000001/labels",
+        headers={**auth("reader"), "X-Mock-Namespace": "team-a"},
+    )
+    assert answer.status_code == 200 and [label["name"] for label in answer.json["data"]] == ["Beta/Über"]
+    assert "\\/" not in answer.get_data(as_text=True)
+    assert layout.current(spaced) == layout.LAYOUT
+
+
+def test_migrating_is_idempotent_and_a_fresh_store_starts_current(old_store):
+    assert layout.migrate(old_store) == [1]
+    assert layout.migrate(old_store) == []
+    old_store.clear()
+    fresh = RedisStore(old_store._redis, "fresh:") if not isinstance(old_store, ClusterStore) else None
+    if fresh is not None:
+        assert layout.current(fresh) is None
+        assert layout.migrate(fresh) == [] and layout.current(fresh) == layout.LAYOUT
+
+
+def test_one_process_migrates_at_a_time(old_store):
+    """While another process holds the lock, a request's store is unavailable (503)
+    rather than running the same steps beside it; it waits when asked to."""
+    other = old_store._redis.lock(old_store._key("layout-lock"), timeout=layout.LOCK_SECONDS, thread_local=False)
+    assert other.acquire(blocking=False)
+    with pytest.raises(StoreUnavailable):
+        layout.migrate(old_store)
+    assert layout.current(old_store) == 1
+    threading.Timer(0.3, other.release).start()
+    assert layout.migrate(old_store, wait=5) == [1]
+
+
+def test_a_newer_layout_stops_the_start(old_store):
+    old_store._redis.set(old_store._key("layout"), layout.LAYOUT + 1)
+    with pytest.raises(Exception, match="newer than this release"):
+        create_app({"TESTING": True, "API_TOKENS": API_TOKENS, "STORE": old_store})
+
+
+def test_a_store_down_at_start_is_migrated_by_the_first_request(old_store, monkeypatch):
+    calls = []
+    real = layout.migrate
+
+    def down_once(store, wait=0.0):
+        calls.append(wait)
+        if len(calls) == 1:
+            raise StoreUnavailable("down at start")
+        return real(store, wait)
+
+    monkeypatch.setattr(layout, "migrate", down_once)
+    app = create_app({"TESTING": True, "API_TOKENS": API_TOKENS, "STORE": old_store})
+    assert layout.current(old_store) == 1
+    customer = next(iter(LAYOUT_1["reads"]["labels_of"]))
+    response = app.test_client().get(f"/customers/customers/{customer}/labels", headers=auth("reader"))
+    assert response.json == LAYOUT_1["reads"]["labels_of"][customer]
+    assert layout.current(old_store) == layout.LAYOUT and len(calls) == 2
