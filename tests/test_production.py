@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-import redis
 
 from customer_labels.service import create_app
 from customer_labels.store.connection import make_client
@@ -22,12 +21,6 @@ from .redis_server import RedisServer, free_port
 
 #: A Lua script that keeps Redis busy for 1.2 s (under the 1.5 s command
 #: timeout): a request that needs Redis meanwhile is in flight for that long.
-BUSY_SECOND = """
-local t0 = redis.call('TIME')
-repeat local t = redis.call('TIME')
-until (t[1] - t0[1]) * 1000000 + (t[2] - t0[2]) > 1200000
-return 1
-"""
 
 
 def workers(pid, expected):
@@ -53,13 +46,30 @@ def children(pid):
     return found
 
 
+def until(condition, what, seconds=10):
+    """Wait for ``condition()`` to hold, polling; fail after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"never {what}"
+        time.sleep(0.01)
+
+
+def refused(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
 def test_sigterm_finishes_requests_in_flight_and_refuses_new_ones(redis_server):
     process, port = serve(redis_server.url, API_TOKENS, WEB_CONCURRENCY="1")
     try:
         _, customer = call(port, "POST", "/customers/customers", {"name": "Ada"}, TOKENS["admin"])
-        blocker = threading.Thread(target=redis.Redis(port=redis_server.port).eval, args=(BUSY_SECOND, 0))
-        blocker.start()
-        time.sleep(0.1)
+        observer = redis_server.client()
+        # Redis holds every script for 1.2 s (under the service's 1.5 s timeout),
+        # while still answering INFO, which shows when the request is waiting on it.
+        observer.execute_command("CLIENT", "PAUSE", 1200, "WRITE")
         answers = []
         in_flight = threading.Thread(
             target=lambda: answers.append(
@@ -67,13 +77,11 @@ def test_sigterm_finishes_requests_in_flight_and_refuses_new_ones(redis_server):
             )
         )
         in_flight.start()
-        time.sleep(0.4)  # the request now waits on the busy Redis
+        until(lambda: observer.info("clients")["blocked_clients"] >= 1, "reached Redis")
         process.send_signal(signal.SIGTERM)
-        time.sleep(0.2)
-        with pytest.raises(ConnectionRefusedError):
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        until(lambda: refused(port), "refused new connections")
+        assert in_flight.is_alive(), "the request finished before SIGTERM: this test would prove nothing"
         in_flight.join(timeout=10)
-        blocker.join(timeout=10)
         assert answers == [(200, {"data": []})]
         assert process.wait(timeout=25) == 0
     finally:

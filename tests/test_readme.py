@@ -23,6 +23,7 @@ def section(start, end):
 
 #: Each group of examples, with the settings its section says to start the service with.
 EXAMPLE_GROUPS = {
+    "quick start": (section("## Quick start", "\n## "), {}),
     "api": (section("## The API by example", "### The rules"), {}),
     "mock": (section("## The mock", "\n## "), {"SEED_FILE": "fixtures/example.json"}),
 }
@@ -79,7 +80,22 @@ def test_settings_table_lists_every_setting_and_its_default():
             assert f"`{shown}`" in rows[name], f"the README gives another default for {name}"
 
 
+def test_the_quick_start_fits_on_one_screen():
+    quick = section("## Quick start", "\n## ")
+    assert len(quick.strip().splitlines()) <= 24
+    for words in ("make run", "make test", "make test-fast", "http://127.0.0.1:5000", "curl "):
+        assert words in quick
+
+
+def test_every_document_the_readme_links_exists():
+    for document in ("README.md", *(str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md"))):
+        text = (ROOT / document).read_text()
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", text):
+            assert (ROOT / document).parent.joinpath(target).resolve().exists(), f"{document} links {target}"
+
+
 def test_the_two_commands_are_the_ones_ci_runs():
     ci = (ROOT / ".ci" / "run").read_text()
-    assert "make test" in README.split("\n## ", 1)[0] and "make run" in README.split("\n## ", 1)[0]
+    quick = section("## Quick start", "\n## ")
+    assert "make test " in quick and "make run " in quick
     assert "make test" in ci.splitlines()  # the README's test command, as a step of its own
