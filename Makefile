@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 # pytest-xdist: one worker per core; `make test PYTEST_ARGS='-k labels'` passes options.
-PYTEST := $(BIN)/python -m pytest -n auto --dist loadgroup
+PYTEST := $(BIN)/python -m pytest -n auto
 LOCK := $(BIN)/uv pip compile pyproject.toml --quiet --generate-hashes --python-version 3.11
 
 .PHONY: run test test-fast lint format lock bench-smoke clean

@@ -3,10 +3,11 @@
 import random
 import uuid
 
-from customer_labels.store import RedisStore
+from customer_labels.store import LABEL_CAP, RedisStore
 from customer_labels.store.base import customer_record, utcnow
 
 LABELS = [f"label-{i}" for i in range(50)]
+EMAIL = "c@example.com"
 
 
 def fill(client, prefix, customers, labels=LABELS, per_customer=5, seed=1):
@@ -16,17 +17,13 @@ def fill(client, prefix, customers, labels=LABELS, per_customer=5, seed=1):
     for label_id in labels:
         store.create_label({"id": label_id, "name": label_id.replace("-", " ").title()})
     ids = customer_ids(customers, seed)
+    now = utcnow()
     _pipelined(
         store,
         "create_customer",
         ids,
-        lambda cid: (
-            [store._customer_key(cid), store._key("customers"), store._key("customer-seq")],
-            [
-                store._c,
-                cid,
-                *_fields(customer_record({"id": cid, "name": "Customer", "email": "c@example.com"}, utcnow())),
-            ],
+        lambda cid: store._create_customer_call(
+            customer_record({"id": cid, "name": "Customer", "email": "c@example.com"}, now)
         ),
     )
     if per_customer:
@@ -45,15 +42,8 @@ def attach(store, ids, labels, per_customer, seed=1):
         store,
         "customer_labels",
         ids,
-        lambda cid: (
-            [store._customer_key(cid), store._attached_key(cid)],
-            [store._c, "attach", 250, *rng.sample(labels, per_customer)],
-        ),
+        lambda cid: store._labels_call(cid, "attach", rng.sample(labels, per_customer), LABEL_CAP),
     )
-
-
-def _fields(record):
-    return [part for field, value in record.items() if value is not None for part in (field, value)]
 
 
 def _pipelined(store, script_name, items, keys_and_args, batch=1000):

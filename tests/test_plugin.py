@@ -30,6 +30,15 @@ def installed(tmp_path_factory):
     return site
 
 
+def run(command, cwd, env=None):
+    """A command's completed process, its output as text."""
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+WHEEL = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation"]
+
+
 def isolated(site):
     """An environment that finds the installed copy, and nothing of this checkout."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "API_TOKENS", "REDIS_URL", "SEED_FILE")}
@@ -59,9 +68,7 @@ def test_the_installed_package_works_as_a_library(installed, tmp_path):
         "assert not {'store', 'settings', 'logs', 'api', 'auth', 'schemas', 'mock', 'problems'} & set(sys.modules)\n"
         "print(customer_labels.__file__)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], cwd=tmp_path, env=isolated(installed), capture_output=True, text=True
-    )
+    done = run([sys.executable, "-c", script], tmp_path, isolated(installed))
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().startswith(str(installed))
 
@@ -84,14 +91,7 @@ def test_example_project_passes_with_the_installed_plugin(installed, tmp_path):
     shutil.copytree(ROOT / "examples" / "label-client", project)
     # Settings of the consuming project's own environment must not reach the service.
     env = dict(isolated(installed), REDIS_CLUSTER="true", REDIS_MAX_CONNECTIONS="x", REDIS_TLS_VERIFY="maybe")
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run(PYTEST, project, env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "27 passed" in result.stdout, result.stdout
     assert str(ROOT) not in result.stdout + result.stderr
@@ -102,24 +102,10 @@ def test_a_build_leaves_the_checkout_testable(tmp_path):
     plugin; the checkout's own suite must still collect and run beside them."""
     checkout = tmp_path / "checkout"
     shutil.copytree(ROOT, checkout, ignore=NOT_SOURCE)
-    wheel = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation"]
-    build = subprocess.run(
-        [*wheel, "-w", str(tmp_path), "."],
-        cwd=checkout,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    build = run([*WHEEL, "-w", str(tmp_path), "."], checkout)
     assert build.returncode == 0, build.stderr
     assert list(checkout.glob("*.egg-info")), "the build left no egg-info: this test would prove nothing"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_config.py"],
-        cwd=checkout,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert " passed" in run.stdout
+    suite = run([*PYTEST, "tests/test_config.py"], checkout, env)
+    assert suite.returncode == 0, suite.stdout + suite.stderr
+    assert " passed" in suite.stdout
