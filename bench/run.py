@@ -1,6 +1,6 @@
 """The benchmark: the service against the bare stack, side by side in one run.
 
-    python bench/run.py            # full: what the README quotes (about 10 minutes)
+    python bench/run.py            # full: what docs/performance.md quotes (about 8 minutes)
     python bench/run.py --quick    # a smoke run, under 2 minutes (CI runs it; it asserts nothing)
 
 It starts its own redis-server, the service under gunicorn (Redis and in-memory

@@ -37,11 +37,16 @@ def create_app(config=None):
     return app
 
 
+def _configure_logs():
+    """JSON logging at LOG_LEVEL, set up before the app is made, so that what its
+    start logs (a store that does not answer yet, a layout migration) is JSON too."""
+    logs.configure(settings.from_env().get("LOG_LEVEL", settings.DEFAULTS["LOG_LEVEL"]))
+
+
 @functools.cache
 def _production_app():
-    app = create_app()
-    logs.configure(app.config["LOG_LEVEL"])
-    return app
+    _configure_logs()
+    return create_app()
 
 
 @functools.cache
@@ -71,10 +76,10 @@ def main():
     """Run the local mock: dev mode, 127.0.0.1:$PORT, in memory unless REDIS_URL is set."""
     try:
         port = settings.port()
+        _configure_logs()
         app = _dev_app()
     except settings.ConfigError as err:
         sys.exit(f"error: {err}")
-    logs.configure(app.config["LOG_LEVEL"])
     print(f"Customer Labels (dev mode) on http://127.0.0.1:{port}, store {_where(app.config['REDIS_URL'])}")
     if not app.config["API_TOKENS"]:
         print("API_TOKENS is unset, so these tokens work: " + auth.DEV_TOKENS.replace(",", ", "))

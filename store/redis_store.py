@@ -1,4 +1,7 @@
-"""The Redis store. Each API request is one Lua script: atomic, and one round trip.
+"""The Redis store. Each change is one Lua script, so atomic; each request on a
+customer's labels is one script and one round trip. A label's update reads the
+label first, to build its card in Python (the one encoder), and its script
+applies the change only over the state it read (``_update_label``).
 
 The key layout, and why it is so (memory), is in store/README.md.
 """
@@ -265,7 +268,7 @@ class RedisStore(Store):
         )
 
     def _replace(self, labels, customers, mode="always", keys="all"):
-        args = [self._c, self._p, glob_pattern(self._c), glob_pattern(self._p), mode, keys, len(labels)]
+        args = [self._c, self._p, glob_pattern(self._c), glob_pattern(self._p), mode, keys, layout.LAYOUT, len(labels)]
         for label, key in labels:
             fields = pairs(label)
             args += [label["id"], key, card(label, key), len(fields) // 2, *fields]

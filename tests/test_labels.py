@@ -1,12 +1,13 @@
 """The Labels endpoints."""
 
+import json
 import re
 
 import pytest
 
 from customer_labels.store import DEFAULT_COLOR
 
-from .conftest import auth
+from .conftest import auth, make_store
 
 RFC3339_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
 
@@ -150,3 +151,29 @@ def test_label_customers_lists_carriers_oldest_first(client, make):
             f"/labels/labels/a/customers?limit=2&cursor={page['nextCursor']}", headers=auth("reader")
         ).json
     assert seen == carriers and not set(others) & set(seen)
+
+
+@pytest.mark.parametrize("kind", [pytest.param("fakeredis", marks=pytest.mark.fast), "redis", "cluster"])
+def test_an_update_that_meets_another_reads_again_and_loses_nothing(kind, request):
+    """On Redis a label's card is built from the label as read (the in-memory store
+    updates under one lock); another update landing between that read and the
+    write must not be undone by it."""
+    store = make_store(kind, request)
+    store.create_label({"id": "vip", "name": "VIP"})
+    real_hash, interleaved = store._hash, []
+
+    def hash_then_another_update(key):
+        found = real_hash(key)
+        if not interleaved:
+            interleaved.append("once")
+            store._hash = real_hash  # the other update reads as usual
+            store.update_label("vip", {"color": "#123456"})
+        return found
+
+    store._hash = hash_then_another_update
+    after = store.update_label("vip", {"description": "Top"})
+    store._hash = real_hash
+    assert interleaved and after["color"] == "#123456" and after["description"] == "Top"
+    assert store.get_label("vip") == after
+    customer = store.create_customer({"name": "Ada"})["id"]
+    assert json.loads(store.labels_json(customer, "attach", ["vip"]))["data"] == [after]

@@ -10,8 +10,9 @@ from customer_labels.service import create_app
 from customer_labels.store import ClusterStore, RedisStore, StoreUnavailable, layout
 from customer_labels.store.base import label_json
 
-from .conftest import API_TOKENS, auth, labels_of
-from .processes import ROOT
+from .conftest import API_TOKENS, TOKENS, auth, labels_of
+from .processes import ROOT, call, start, stop, wait_until_up, web_command
+from .redis_server import free_port
 
 #: Written by the release before layout versions, against a real redis-server:
 #: every key it left, and what the API read back then.
@@ -36,7 +37,7 @@ def load_keys(client, keys):
                 client.setbit(key, bit, 1)
 
 
-@pytest.fixture(params=["fakeredis", "redis", "cluster"])
+@pytest.fixture(params=[pytest.param("fakeredis", marks=pytest.mark.fast), "redis", "cluster"])
 def old_store(request):
     """A store over the keys that the release before layout versions wrote."""
     if request.param == "cluster":
@@ -138,3 +139,38 @@ def test_a_store_down_at_start_is_migrated_by_the_first_request(old_store, monke
     response = app.test_client().get(f"/customers/customers/{customer}/labels", headers=auth("reader"))
     assert response.json == LAYOUT_1["reads"]["labels_of"][customer]
     assert layout.current(old_store) == layout.LAYOUT and len(calls) == 2
+
+
+def test_the_procfile_server_started_before_redis_migrates_once_redis_is_up(redis_server):
+    """Redis is down when the platform starts the service: the start logs one JSON
+    warning and serves 503s; once Redis is back with an earlier release's data,
+    the first request brings it to this layout and reads it back."""
+    redis_server.stop()
+    port = free_port()
+    process = start(web_command(), PORT=str(port), API_TOKENS=API_TOKENS, REDIS_URL=redis_server.url)
+    try:
+        wait_until_up(process, port)
+        customer, answer = next(iter(LAYOUT_1["reads"]["labels_of"].items()))
+        path = f"/customers/customers/{customer}/labels"
+        assert call(port, "GET", path, token=TOKENS["reader"])[0] == 503
+        redis_server.start()
+        load_keys(redis_server.client(), LAYOUT_1["keys"])
+        assert call(port, "GET", path, token=TOKENS["reader"]) == (200, answer)
+        assert redis_server.client().get("cl:{cl:catalogue}:layout") == str(layout.LAYOUT)
+    finally:
+        output = stop(process)
+    started = [json.loads(line) for line in output.splitlines() if "layout not checked" in line]
+    assert len(started) == 1 and started[0]["level"] == "WARNING"
+
+
+def test_a_state_written_whole_is_in_the_current_layout(old_store, caplog):
+    """A replace (fixtures load, a snapshot, a namespace's seed) writes this release's
+    layout and says so: nothing is migrated after it."""
+    app = create_app({"TESTING": True, "API_TOKENS": API_TOKENS, "STORE": old_store, "MOCK_MODE": True})
+    old_store.replace(LAYOUT_1["reads"]["export"])
+    assert layout.current(old_store) == layout.LAYOUT
+    caplog.clear()
+    answer = app.test_client().get("/labels/labels", headers={**auth("reader"), "X-Mock-Namespace": "fresh"})
+    assert answer.status_code == 200
+    assert layout.current(old_store.namespace("fresh")) == layout.LAYOUT
+    assert not [record for record in caplog.records if "migrating" in record.getMessage()]

@@ -2,7 +2,7 @@
 -- Other prefixes (other namespaces, other services) are left alone.
 -- KEYS[1] seeded, KEYS[2] labels, KEYS[3] label-names, KEYS[4] label-ids, KEYS[5] label-numbers,
 -- KEYS[6] label-cards, KEYS[7] label-seq, KEYS[8] label-gc, KEYS[9] customers, KEYS[10] customer-seq,
--- KEYS[11] layout (the layout's version, kept except by 'forget')
+-- KEYS[11] layout (the key layout's version: what is written is in ARGV[7]'s; 'forget' deletes it)
 -- (the catalogue's keys, one slot)
 -- Derived: whatever SCAN finds under the prefixes (to delete); C label:<id>, C carriers:<n>
 -- and C customer-ids:<c div 128> (the catalogue's slot); with 'all', P customer:{<id>} and
@@ -10,7 +10,7 @@
 -- ARGV[1] catalogue key prefix, ARGV[2] customer key prefix, ARGV[3] and ARGV[4] the same as
 -- SCAN patterns (glob characters escaped),
 -- ARGV[5] 'always'; 'once' (only if never seeded, then mark it seeded); or 'forget'
--- (clear, and unmark), ARGV[6] 'all', or 'catalogue' (see below),
+-- (clear, and unmark), ARGV[6] 'all', or 'catalogue' (see below), ARGV[7] the layout written,
 -- then: number of labels; per label: id, name key, card, number of fields, field, value, ...;
 -- then: number of customers; per customer: id, number of fields, field, value, ...,
 -- number of label ids, label id, ...
@@ -20,8 +20,11 @@ local seeded, labels, names, ids, numbers_of, cards, label_seq, gc, customers, c
 if mode == 'once' then
   if redis.call('EXISTS', seeded) == 1 then return 0 end
   redis.call('SET', seeded, '1')
-elseif mode == 'forget' then
+end
+if mode == 'forget' then
   redis.call('DEL', seeded, layout)
+else
+  redis.call('SET', layout, ARGV[7])
 end
 -- On a Redis Cluster the customers' own keys live in other slots: the caller
 -- ('catalogue') deletes and writes those, and this script the catalogue's.
@@ -43,7 +46,7 @@ for _, pattern in ipairs(patterns) do
     for _, key in ipairs(found[2]) do redis.call('DEL', key) end
   until cursor == '0'
 end
-local i = 7
+local i = 8
 local function take()
   local value = ARGV[i]
   i = i + 1
