@@ -2,7 +2,7 @@
 
 ``create_app(config=None)`` makes an app. ``main()`` runs the local mock (dev
 mode: ``python app.py`` or ``python -m customer_labels``); gunicorn loads
-``app:app`` (see the Procfile), which is ``production_app()``.
+``app:app`` (see the Procfile), which ``__getattr__`` below makes on first use.
 """
 
 import functools

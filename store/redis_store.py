@@ -96,7 +96,7 @@ class RedisStore(Store):
             with availability():
                 self.ensure_layout()
                 return self._healthy()
-        except (redis.RedisError, StoreUnavailable):
+        except (redis.RedisError, StoreUnavailable, layout.NewerLayout):
             return False
 
     def ensure_layout(self, wait=0.0):

@@ -7,6 +7,7 @@ import threading
 import pytest
 
 from customer_labels.service import create_app
+from customer_labels.settings import ConfigError
 from customer_labels.store import ClusterStore, RedisStore, StoreUnavailable, layout
 from customer_labels.store.base import label_json
 
@@ -116,10 +117,11 @@ def test_one_process_migrates_at_a_time(old_store):
     assert layout.migrate(old_store, wait=5) == [1]
 
 
-def test_a_newer_layout_stops_the_start(old_store):
+def test_a_newer_layout_stops_the_start_and_is_not_ready(old_store):
     old_store._redis.set(old_store._key("layout"), layout.LAYOUT + 1)
-    with pytest.raises(Exception, match="newer than this release"):
+    with pytest.raises(ConfigError, match="REDIS_URL: .* newer than this release"):
         create_app({"TESTING": True, "API_TOKENS": API_TOKENS, "STORE": old_store})
+    assert old_store.check() is False  # readiness says no, rather than a 500
 
 
 def test_a_store_down_at_start_is_migrated_by_the_first_request(old_store, monkeypatch):

@@ -33,6 +33,9 @@ from .. import settings
 
 #: Where the package customer_labels is found, for the service's own process.
 PACKAGE_HOME = Path(__file__).resolve().parent.parent.parent
+#: The service's process: `python -m customer_labels`, finding this very copy of the
+#: package. Its folder goes last on the path, so it shadows nothing of the stdlib's.
+_RUN_SERVICE = "import runpy, sys; sys.path.append({home!r}); runpy.run_module('customer_labels', run_name='__main__')"
 ROLES = ("reader", "editor", "admin")
 #: Every setting the service reads from its environment: none leaks in from
 #: the consuming project's, and the plugin sets the ones it needs.
@@ -127,7 +130,6 @@ def customer_labels_service(customer_labels_seed_file, tmp_path_factory):
     port = _free_port()
     tokens = {role: secrets.token_urlsafe(24) for role in ROLES}
     env = {k: v for k, v in os.environ.items() if k not in SERVICE_SETTINGS}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_HOME), os.environ.get("PYTHONPATH")]))
     env.update(
         PORT=str(port),
         API_TOKENS=",".join(f"{token}:{role}" for role, token in tokens.items()),
@@ -141,7 +143,10 @@ def customer_labels_service(customer_labels_seed_file, tmp_path_factory):
     base_url = f"http://127.0.0.1:{port}"
     with open(log, "w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "customer_labels"], env=env, stdout=out, stderr=subprocess.STDOUT
+            [sys.executable, "-c", _RUN_SERVICE.format(home=str(PACKAGE_HOME))],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     try:
         _wait_until_up(process, base_url, log)
