@@ -8,7 +8,7 @@ import pytest
 
 from customer_labels.service import create_app
 from customer_labels.settings import ConfigError
-from customer_labels.store import ClusterStore, RedisStore, StoreUnavailable, layout
+from customer_labels.store import ClusterStore, RedisStore, StoreUnavailable, layout, namespaces_of
 from customer_labels.store.base import label_json
 
 from .conftest import API_TOKENS, TOKENS, auth, labels_of
@@ -84,6 +84,10 @@ def test_a_state_of_layout_1_reads_back_the_same_after_the_migration(old_store):
 
 def test_a_namespace_is_migrated_on_its_first_use(old_store):
     app = create_app({"TESTING": True, "API_TOKENS": API_TOKENS, "STORE": old_store, "MOCK_MODE": True})
+    # The namespace was last used when the state was recorded: the clock stands a
+    # minute after that, so the namespace is not idle past its TTL (and dropped).
+    (_, last_use), *_ = LAYOUT_1["keys"]["cl:{cl:catalogue}:namespaces"]["value"]
+    namespaces_of(app).clock = lambda: last_use + 60
     spaced = old_store.namespace("team-a")
     assert layout.current(spaced) == 1  # a start migrates the default state only
     answer = app.test_client().get(
