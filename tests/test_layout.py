@@ -180,3 +180,21 @@ def test_a_state_written_whole_is_in_the_current_layout(old_store, caplog):
     assert answer.status_code == 200
     assert layout.current(old_store.namespace("fresh")) == layout.LAYOUT
     assert not [record for record in caplog.records if "migrating" in record.getMessage()]
+
+
+def test_flask_migrate_brings_the_data_to_this_layout(old_store, monkeypatch):
+    real, calls = layout.migrate, []
+
+    def down_at_start(store, wait=0.0):
+        calls.append(wait)
+        if len(calls) == 1:
+            raise StoreUnavailable("down at start")
+        return real(store, wait)
+
+    monkeypatch.setattr(layout, "migrate", down_at_start)
+    app = create_app({"TESTING": True, "API_TOKENS": API_TOKENS, "STORE": old_store})
+    assert layout.current(old_store) == 1
+    result = app.test_cli_runner().invoke(args=["migrate"])
+    assert result.exit_code == 0 and f"key layout {layout.LAYOUT}" in result.output
+    assert layout.current(old_store) == layout.LAYOUT
+    assert old_store.export() == LAYOUT_1["reads"]["export"]

@@ -11,7 +11,7 @@ An export loads back to exactly the same state.
 import json
 
 import click
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from ..store import StoreUnavailable, get_namespaces, layout
 from . import seed
@@ -41,6 +41,7 @@ def _store(namespace):
 
 @click.command("migrate")
 @namespace_option
+@with_appcontext
 def migrate(namespace):
     """Bring the stored data to this release's key layout (a start does it too)."""
     _store(namespace)
