@@ -128,9 +128,11 @@ def test_a_newer_layout_stops_the_start_and_is_not_ready(old_store):
     assert old_store.check() is False  # readiness says no, rather than a 500
 
 
-def test_a_store_down_at_start_is_migrated_by_the_first_request(old_store, monkeypatch):
-    calls = []
-    real = layout.migrate
+@pytest.fixture
+def down_at_start(old_store, monkeypatch):
+    """An app over the old state whose start found the store down: the first
+    migration fails, those after it run. Yields (app, the waits each call was given)."""
+    real, calls = layout.migrate, []
 
     def down_once(store, wait=0.0):
         calls.append(wait)
@@ -141,6 +143,11 @@ def test_a_store_down_at_start_is_migrated_by_the_first_request(old_store, monke
     monkeypatch.setattr(layout, "migrate", down_once)
     app = create_app({"TESTING": True, "API_TOKENS": API_TOKENS, "STORE": old_store})
     assert layout.current(old_store) == 1
+    return app, calls
+
+
+def test_a_store_down_at_start_is_migrated_by_the_first_request(old_store, down_at_start):
+    app, calls = down_at_start
     customer = next(iter(LAYOUT_1["reads"]["labels_of"]))
     response = app.test_client().get(f"/customers/customers/{customer}/labels", headers=auth("reader"))
     assert response.json == LAYOUT_1["reads"]["labels_of"][customer]
@@ -182,18 +189,8 @@ def test_a_state_written_whole_is_in_the_current_layout(old_store, caplog):
     assert not [record for record in caplog.records if "migrating" in record.getMessage()]
 
 
-def test_flask_migrate_brings_the_data_to_this_layout(old_store, monkeypatch):
-    real, calls = layout.migrate, []
-
-    def down_at_start(store, wait=0.0):
-        calls.append(wait)
-        if len(calls) == 1:
-            raise StoreUnavailable("down at start")
-        return real(store, wait)
-
-    monkeypatch.setattr(layout, "migrate", down_at_start)
-    app = create_app({"TESTING": True, "API_TOKENS": API_TOKENS, "STORE": old_store})
-    assert layout.current(old_store) == 1
+def test_flask_migrate_brings_the_data_to_this_layout(old_store, down_at_start):
+    app, _ = down_at_start
     result = app.test_cli_runner().invoke(args=["migrate"])
     assert result.exit_code == 0 and f"key layout {layout.LAYOUT}" in result.output
     assert layout.current(old_store) == layout.LAYOUT
