@@ -41,6 +41,15 @@ class NewerLayout(RuntimeError):
     """The data is in a layout newer than this release reads: deploy that release."""
 
 
+def _renew(lock):
+    """Hold the lock for another LOCK_SECONDS; a lock that expired meanwhile may be
+    another process's now, so this one stops (the next run finishes the step)."""
+    try:
+        lock.extend(LOCK_SECONDS, replace_ttl=True)
+    except redis.exceptions.LockError as err:
+        raise StoreUnavailable(f"lost the layout lock: {err}") from err
+
+
 def _rewrite_cards(store, lock):
     """Layout 1 to 2: each label's card again, from its hash, by the one encoder."""
     start = 0
@@ -49,7 +58,7 @@ def _rewrite_cards(store, lock):
             label_ids = store._redis.zrange(store._key("labels"), start, start + BATCH - 1)
         for label_id in label_ids:
             store._rewrite_card(label_id)
-        lock.extend(LOCK_SECONDS, replace_ttl=True)
+        _renew(lock)
         if len(label_ids) < BATCH:
             return
         start += BATCH

@@ -195,3 +195,19 @@ def test_flask_migrate_brings_the_data_to_this_layout(old_store, down_at_start):
     assert result.exit_code == 0 and f"key layout {layout.LAYOUT}" in result.output
     assert layout.current(old_store) == layout.LAYOUT
     assert old_store.export() == LAYOUT_1["reads"]["export"]
+
+
+def test_a_migrator_that_lost_its_lock_stops_and_the_next_run_finishes(old_store, monkeypatch):
+    real_rewrite = type(old_store)._rewrite_card
+
+    def rewrite_then_lose_the_lock(store, label_id):
+        real_rewrite(store, label_id)
+        store._redis.delete(store._key("layout-lock"))  # expired, as after a long stall
+
+    monkeypatch.setattr(type(old_store), "_rewrite_card", rewrite_then_lose_the_lock)
+    with pytest.raises(StoreUnavailable, match="lost the layout lock"):
+        layout.migrate(old_store)
+    assert layout.current(old_store) == 1  # the step was not recorded as done
+    monkeypatch.setattr(type(old_store), "_rewrite_card", real_rewrite)
+    assert layout.migrate(old_store) == [1]
+    assert old_store.export() == LAYOUT_1["reads"]["export"]
