@@ -47,9 +47,10 @@ __all__ = [
 #: Seconds a starting process waits for another that migrates the layout.
 LAYOUT_WAIT = 10
 REDIS_SCHEMES = ("redis", "rediss", "unix")
-log = logging.getLogger(__name__)
 CLUSTER_SCHEMES = ("redis", "rediss")
 EXTENSION = "customer_labels.store"
+
+log = logging.getLogger(__name__)
 
 
 def store_from_url(url, prefix="cl:", cluster=False, **client_options):

@@ -15,7 +15,7 @@ import redis
 from . import layout
 from .base import CUSTOMER_FIELDS, LABEL_FIELDS, Page, Store
 from .errors import Conflict, NotFound, StoreUnavailable, TooManyLabels, UnknownLabels
-from .redis_support import availability, card, pairs, record
+from .redis_support import availability, card, change_args, pairs, record
 
 #: The scripts in lua/, by name; a cluster store adds those in lua/cluster/.
 SCRIPTS = (
@@ -146,14 +146,13 @@ class RedisStore(Store):
         # The card is built here, from the label as read plus the changes (one
         # encoder); the script applies both unless the label changed meanwhile.
         keys = [self._label_key(label_id), self._key("label-names"), self._key("label-cards")]
-        nulls = [field for field, value in changes.items() if value is None]
         for _ in range(UPDATE_TRIES):
             flat = self._hash(keys[0])
             if not flat:
                 raise NotFound("label", label_id)
             label = {**record(flat, LABEL_FIELDS), **changes}
             after = card(label, new_key or flat["key"])
-            args = [label_id, flat.get("v", "0"), new_key or "", after, len(nulls), *nulls, *pairs(changes)]
+            args = [label_id, flat.get("v", "0"), new_key or "", after, *change_args(changes)]
             status = self._run("update_label", keys, args)
             if status == "ok":
                 return label
@@ -221,8 +220,7 @@ class RedisStore(Store):
         return record(flat, CUSTOMER_FIELDS) if flat else None
 
     def _update_customer(self, customer_id, changes):
-        nulls = [field for field, value in changes.items() if value is None]
-        flat = self._run("update_customer", [self._customer_key(customer_id)], [len(nulls), *nulls, *pairs(changes)])
+        flat = self._run("update_customer", [self._customer_key(customer_id)], change_args(changes))
         if not flat:
             raise NotFound("customer", customer_id)
         return record(flat, CUSTOMER_FIELDS)

@@ -62,6 +62,13 @@ def pairs(fields):
     return [part for field, value in fields.items() if value is not None for part in (field, value)]
 
 
+def change_args(changes):
+    """What the update scripts take for ``changes``: how many fields to remove, those
+    fields (the ones set to null), then HSET arguments for the rest."""
+    nulls = [field for field, value in changes.items() if value is None]
+    return [len(nulls), *nulls, *pairs(changes)]
+
+
 def card(label, name_key):
     """What the customer-labels script joins its answers from: the name key it
     sorts by, length first, then the label as JSON (``label_json``)."""

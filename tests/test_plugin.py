@@ -16,18 +16,9 @@ from .processes import ROOT
 NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", "build", "*.egg-info", "__pycache__", ".pytest_cache")
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory):
-    """A folder holding the distribution, installed from a copy of the checkout."""
-    base = tmp_path_factory.mktemp("installed")
-    source, site = base / "source", base / "site"
-    shutil.copytree(ROOT, source, ignore=NOT_SOURCE)
-    command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation"]
-    install = subprocess.run(
-        [*command, "--target", str(site), str(source)], capture_output=True, text=True, timeout=300
-    )
-    assert install.returncode == 0, install.stderr
-    return site
+PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+PIP = [sys.executable, "-m", "pip", "--quiet"]
+BUILD = ["--no-deps", "--no-build-isolation"]
 
 
 def run(command, cwd, env=None):
@@ -35,8 +26,15 @@ def run(command, cwd, env=None):
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
-PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-WHEEL = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation"]
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    """A folder holding the distribution, installed from a copy of the checkout."""
+    base = tmp_path_factory.mktemp("installed")
+    source, site = base / "source", base / "site"
+    shutil.copytree(ROOT, source, ignore=NOT_SOURCE)
+    install = run([*PIP, "install", *BUILD, "--target", str(site), str(source)], base)
+    assert install.returncode == 0, install.stderr
+    return site
 
 
 def isolated(site):
@@ -102,7 +100,7 @@ def test_a_build_leaves_the_checkout_testable(tmp_path):
     plugin; the checkout's own suite must still collect and run beside them."""
     checkout = tmp_path / "checkout"
     shutil.copytree(ROOT, checkout, ignore=NOT_SOURCE)
-    build = run([*WHEEL, "-w", str(tmp_path), "."], checkout)
+    build = run([*PIP, "wheel", *BUILD, "-w", str(tmp_path), "."], checkout)
     assert build.returncode == 0, build.stderr
     assert list(checkout.glob("*.egg-info")), "the build left no egg-info: this test would prove nothing"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
