@@ -1,7 +1,8 @@
 """The Customer Labels service, run from a checkout.
 
-``python app.py`` runs the local mock (dev mode); gunicorn loads ``app:app``
-(see the Procfile), and ``flask --app app:dev_app`` the same app in dev mode.
+``python app.py`` runs the local mock (dev mode); ``flask --app app`` reaches the
+production app, and ``flask --app app:dev_app`` the same app in dev mode. The
+Procfile runs ``python -m customer_labels.server``.
 The code is the package ``customer_labels``; this file only points at it.
 """
 

@@ -1,6 +1,6 @@
 """Logging: every record one JSON line on stdout, one line per request, request ids.
 
-``configure()`` is called once per process, by the entry points (gunicorn's
+``configure()`` is called once per process, by the entry points (the server's
 config and ``python app.py``); ``create_app`` leaves process-wide logging
 alone, so tests and embedding apps keep their own.
 

@@ -8,9 +8,10 @@ import json
 import logging
 from http import HTTPStatus
 
-from flask import Response
+from flask import Response, request
 from werkzeug.exceptions import HTTPException
 
+from .server import BODY_PROBLEM
 from .settings import MAX_BODY_BYTES
 from .store.errors import Conflict, NotFound, StoreUnavailable, TooManyLabels, UnknownLabels
 from .store.namespaces import BadNamespace
@@ -54,8 +55,16 @@ class Problem(Exception):
         self.kwargs = kwargs
 
 
+def _body_problem():
+    """Answer the problem the server found with the body, before any view runs."""
+    found = request.environ.get(BODY_PROBLEM)
+    if found is not None:
+        raise Problem(*found)
+
+
 def init_app(app):
     """Send every error the app can meet through ``problem()``."""
+    app.before_request(_body_problem)
 
     @app.errorhandler(Problem)
     def raised_problem(err):

@@ -1,8 +1,9 @@
 """The app factory and the entry points.
 
 ``create_app(config=None)`` makes an app. ``main()`` runs the local mock (dev
-mode: ``python app.py`` or ``python -m customer_labels``); gunicorn loads
-``app:app`` (see the Procfile), which ``__getattr__`` below makes on first use.
+mode: ``python app.py`` or ``python -m customer_labels``); the Procfile's
+``python -m customer_labels.server`` serves ``app``, which ``__getattr__``
+below makes on first use.
 """
 
 import functools
@@ -14,9 +15,29 @@ from flask import Flask
 from . import api, auth, logs, mock, problems, settings, store
 
 
+class _Flask(Flask):
+    """Flask, remembering which functions need no async wrapper.
+
+    Flask and Flask-HTTPAuth ask ``ensure_sync`` about the same few functions
+    five times a request, and each answer costs an ``inspect`` call.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._sync = {}
+
+    def ensure_sync(self, func):
+        found = self._sync.get(func)
+        if found is None:
+            found = super().ensure_sync(func)
+            if len(self._sync) < 1024:  # views, hooks and callbacks: a fixed set
+                self._sync[func] = found
+        return found
+
+
 def create_app(config=None):
     """An app from the defaults, then the environment, then ``config``."""
-    app = Flask(__name__)
+    app = _Flask(__name__)
     app.config.from_mapping(settings.DEFAULTS)
     app.config.update(settings.from_env())
     app.config["MAX_CONTENT_LENGTH"] = settings.MAX_BODY_BYTES
@@ -55,10 +76,9 @@ def _dev_app():
 
 
 def __getattr__(name):
-    # gunicorn looks up `app` here. It is made on first use, not at import,
-    # so that importing this module (as the tests do) starts no app, and so
-    # that a bad setting stops gunicorn with one line rather than a traceback.
-    # `dev_app` is the same in dev mode, for `flask --app app:dev_app ...`.
+    # `app` (for `flask --app app ...` and WSGI servers) is made on first use,
+    # not at import, so that importing this module (as the tests do) starts no
+    # app. `dev_app` is the same in dev mode, for `flask --app app:dev_app ...`.
     if name == "app":
         return _production_app()
     if name == "dev_app":
@@ -74,13 +94,15 @@ def _where(url):
 
 def main():
     """Run the local mock: dev mode, 127.0.0.1:$PORT, in memory unless REDIS_URL is set."""
+    from .server import run
+
     try:
-        port = settings.port()
+        found = settings.server_settings()
         _configure_logs()
         app = _dev_app()
     except settings.ConfigError as err:
         sys.exit(f"error: {err}")
-    print(f"Customer Labels (dev mode) on http://127.0.0.1:{port}, store {_where(app.config['REDIS_URL'])}")
+    print(f"Customer Labels (dev mode) on http://127.0.0.1:{found['port']}, store {_where(app.config['REDIS_URL'])}")
     if not app.config["API_TOKENS"]:
         print("API_TOKENS is unset, so these tokens work: " + auth.DEV_TOKENS.replace(",", ", "))
-    app.run(host="127.0.0.1", port=port, threaded=True)
+    run.serve(app, host="127.0.0.1", **found)

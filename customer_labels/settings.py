@@ -27,7 +27,7 @@ DEFAULTS = {
     "API_TOKENS": None,
     # Level of the JSON log on stdout.
     "LOG_LEVEL": "INFO",
-    # True only for `python app.py`, the local mock; never under gunicorn.
+    # True only for `python app.py`, the local mock; never for the Procfile's web line.
     "DEV_MODE": False,
     # The mock's extras (fixtures, admin API, namespaces, Prefer, docs). None: as DEV_MODE.
     "MOCK_MODE": None,
@@ -42,9 +42,19 @@ DEFAULTS = {
     "CORS_ORIGINS": None,
 }
 
-#: Settings read from the environment that are not app config: the entry
-#: points (gunicorn.conf.py, `python app.py`) and from_env read them.
-PROCESS_SETTINGS = ("PORT", "WEB_CONCURRENCY", "WEB_THREADS", "REDIS_TLS_URL")
+#: Settings read from the environment that are not app config: the server's
+#: (see server_settings) and REDIS_TLS_URL (see from_env).
+PROCESS_SETTINGS = ("PORT", "WEB_CONCURRENCY", "WEB_THREADS", "WEB_MAX_CONNECTIONS", "REDIS_TLS_URL")
+#: The server's settings: (default, lowest, highest).
+SERVER_NUMBERS = {
+    "PORT": (5000, 1, 65535),
+    # Processes; without Redis there is one, since the in-memory store lives in it.
+    "WEB_CONCURRENCY": (2, 1, 64),
+    # Threads per process that run requests (a request waiting on Redis holds one).
+    "WEB_THREADS": (4, 1, 64),
+    # Open connections per process; more wait in the listen queue.
+    "WEB_MAX_CONNECTIONS": (1000, 16, 100_000),
+}
 
 #: Request bodies above this are refused with 413.
 MAX_BODY_BYTES = 64 * 1024
@@ -132,7 +142,28 @@ def latency_range(raw):
     return low, high
 
 
+def _number(environ, name):
+    default, low, high = SERVER_NUMBERS[name]
+    return whole_number(name, environ.get(name, "").strip() or str(default), low, high)
+
+
 def port(environ=None):
-    """The port from PORT, for `python app.py` (gunicorn's config reads it too)."""
+    """The port from PORT."""
+    return _number(os.environ if environ is None else environ, "PORT")
+
+
+def server_settings(environ=None):
+    """The server's settings, checked: keyword arguments of ``server.serve``."""
     environ = os.environ if environ is None else environ
-    return whole_number("PORT", environ.get("PORT", "").strip() or "5000", 1, 65535)
+    app_settings = from_env(environ)
+    in_memory = app_settings.get("REDIS_URL", DEFAULTS["REDIS_URL"]).startswith("memory:")
+    processes, threads = _number(environ, "WEB_CONCURRENCY"), _number(environ, "WEB_THREADS")
+    return {
+        "port": port(environ),
+        # The in-memory store lives in one process: two would each keep their own labels.
+        "processes": 1 if in_memory else processes,
+        # The in-memory store never waits: requests run on the event loop, no thread needed.
+        "threads": 0 if in_memory else threads,
+        "connections": _number(environ, "WEB_MAX_CONNECTIONS"),
+        "log_level": app_settings.get("LOG_LEVEL", DEFAULTS["LOG_LEVEL"]),
+    }

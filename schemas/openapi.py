@@ -8,6 +8,7 @@ app against it.
 import copy
 from collections import namedtuple
 
+from ..server.bridge import BODY_SECONDS
 from ..settings import MAX_BODY_BYTES
 from ..store import LABEL_CAP
 from . import load
@@ -214,14 +215,24 @@ def _page_parameters(kind):
 
 
 ERRORS = {
-    400: "The body is not JSON, or a query parameter is invalid.",
+    400: "The body is not JSON, is cut short, or a query parameter is invalid.",
     401: "No token, or an unknown one.",
     403: "The token's role may not do this.",
     404: "No such resource.",
     409: "The id or name is already taken.",
+    408: f"The body did not arrive within {BODY_SECONDS} s of the headers.",
     413: f"The body is larger than {MAX_BODY_BYTES // 1024} KiB.",
     422: "The body breaks the schema or a rule.",
     503: "The store is not available; retry after Retry-After seconds.",
+}
+
+
+#: What the HTTP server answers itself, before the app sees the request: with
+#: no body and no headers of the app's (see customer_labels/server).
+SERVER_ERRORS = {
+    400: "The request line or headers are malformed (the server answers with no body).",
+    414: "The request line is longer than about 64 KiB (the server answers with no body).",
+    431: "The headers are larger than about 64 KiB, or more than 100 (the server answers with no body).",
 }
 
 
@@ -271,7 +282,7 @@ def _error_statuses(op):
     if "{" in op.path:
         statuses.add(404)
     if op.body:
-        statuses |= {400, 413, 422}
+        statuses |= {400, 408, 413, 422}
     if op.page:
         statuses.add(400)
     if op.conflict:
@@ -304,7 +315,8 @@ def _links(op):
     return links
 
 
-def _operation(op):
+def _responses(op):
+    """Every answer of ``op``: its success, its problems, and what the server answers itself."""
     success = {"description": op.summary}
     if op.result:
         success.update(_json(_result_schema(op.result)))
@@ -322,6 +334,16 @@ def _operation(op):
         if status == 503:
             response["headers"] = {"Retry-After": {"schema": {"type": "string"}}}
         responses[str(status)] = response
+    for status, description in SERVER_ERRORS.items():
+        if str(status) in responses:
+            responses[str(status)]["description"] += " " + description
+        else:
+            responses[str(status)] = {"description": description}
+    return responses
+
+
+def _operation(op):
+    responses = _responses(op)
     params = [
         {"name": name, "in": "path", "required": True, "schema": schema}
         for name, schema in PATH_PARAMETERS.items()

@@ -1,7 +1,7 @@
 """The Redis client: bounded waits everywhere, so that a Redis that is down or
 hung costs a request well under 2 s, and the pool heals by itself once it is back.
 
-One client is made per app. With gunicorn's preload the app is made in the
+One client is made per app. The server makes the app once, in the
 master before the fork; redis-py's pool notices the new pid in each worker
 and opens that worker's own connections, so no socket is ever shared.
 """

@@ -22,13 +22,18 @@ from contextlib import contextmanager
 from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 
 from .base import LABEL_FIELDS
+from .errors import StoreUnavailable
 from .redis_support import availability, card, record
 
 #: How many copies: evenly spaced slots, so up to this many masters share them.
 COPIES = 16
 #: Seconds after which a label write still in ``label-sync`` belongs to a stopped
-#: process (gunicorn stops a request after 25 s).
+#: process: a write gives up at WRITE_SECONDS, before it writes another copy.
 STALE_AFTER = 30
+#: A label write that has not finished its copies by then stops (StoreUnavailable)
+#: and leaves its entry to the repair: a copy is written within a command's
+#: timeout, so no writer is still at work when its entry counts as stale.
+WRITE_SECONDS = 25
 
 
 def copy_prefixes(prefix):
@@ -73,13 +78,14 @@ class CatalogueCopies:
         Each writer notes its own entry, so one that finishes never takes away the
         entry of another that stops."""
         self._repair_copies()
+        deadline = time.monotonic() + WRITE_SECONDS
         entry = f"{label_id} {uuid.uuid4().hex}"
         with availability():
             self._redis.zadd(self._key("label-sync"), {entry: time.time()})
         try:
             yield
         finally:
-            self._sync_label(label_id)
+            self._sync_label(label_id, deadline)
             with availability():
                 self._redis.zrem(self._key("label-sync"), entry)
 
@@ -89,12 +95,14 @@ class CatalogueCopies:
             flat = self._redis.hgetall(self._label_key(label_id))
         return (flat["n"], card(record(flat, LABEL_FIELDS), flat["key"])) if flat else ("", "")
 
-    def _sync_label(self, label_id):
+    def _sync_label(self, label_id, deadline=None):
         """Write the catalogue's state of a label to every copy, until it holds still:
         a writer that copied an older state finds the change when it looks again."""
         state = self._label_state(label_id)
         while True:
             for copy in self._copies:
+                if deadline is not None and time.monotonic() > deadline:
+                    raise StoreUnavailable(f"a write of label {label_id!r} took over {WRITE_SECONDS} s")
                 self._run("cluster/copy", [copy + "label-cards", copy + "label-numbers"], [label_id, *state])
             latest = self._label_state(label_id)
             if latest == state:

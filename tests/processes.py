@@ -30,7 +30,7 @@ def web_command():
 
 def environment(**settings):
     env = {k: v for k, v in os.environ.items() if k not in SETTINGS}
-    # The venv's gunicorn, as a deploy installs it from requirements.txt.
+    # The venv's python, as a deploy installs it from requirements.txt.
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHONUNBUFFERED"] = "1"
     env.update(settings)
@@ -112,7 +112,7 @@ def listening_addresses(port):
 
 
 def serve(redis_url, api_tokens, **settings):
-    """gunicorn from the Procfile's web line on ``redis_url``; (process, port)."""
+    """The Procfile's web line on ``redis_url``; (process, port)."""
     port = free_port()
     process = start(web_command(), PORT=str(port), API_TOKENS=api_tokens, REDIS_URL=redis_url, **settings)
     wait_until_up(process, port)

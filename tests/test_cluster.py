@@ -12,7 +12,8 @@ import uuid
 import pytest
 from redis.cluster import key_slot
 
-from customer_labels.store import ClusterStore, NotFound, TooManyLabels, UnknownLabels
+from customer_labels.store import ClusterStore, NotFound, StoreUnavailable, TooManyLabels, UnknownLabels, copies
+from customer_labels.store.connection import COMMAND_TIMEOUT
 from customer_labels.store.copies import COPIES, STALE_AFTER
 
 from .conftest import PREFIX, RoundTrips, labels_of
@@ -174,7 +175,7 @@ def test_numbers_left_behind_do_not_count_against_the_cap(store, cluster_client)
 def stopping_before_the_copies(store):
     """Label writes in here stop, as their process would, before the copies follow."""
 
-    def stop(label_id):
+    def stop(label_id, deadline=None):
         raise SystemExit("the process stops here")
 
     store._sync_label, sync = stop, store._sync_label
@@ -244,6 +245,18 @@ def test_copies_a_stopped_writer_left_behind_are_brought_in_line(store, cluster_
     store._next_repair = 0
     assert [label["name"] for label in labels_of(store, customer)] == ["Renamed"]
     assert cluster_client.zcard(store._key("label-sync")) == 0
+
+
+def test_a_label_write_past_its_deadline_stops_and_leaves_its_entry(store, cluster_client, monkeypatch):
+    # No server stops a slow request: the write stops itself before its entry could
+    # count as stale, so a repair never races a writer still at work.
+    store.create_label({"id": "a", "name": "A"})
+    monkeypatch.setattr(copies, "WRITE_SECONDS", -1)
+    with pytest.raises(StoreUnavailable):
+        store.update_label("a", {"name": "Renamed"})
+    assert len(cluster_client.zrange(store._key("label-sync"), 0, -1)) == 1
+    # At the real values: a copy is written within one command's timeout of the deadline.
+    assert copies.WRITE_SECONDS + COMMAND_TIMEOUT < STALE_AFTER
 
 
 def test_a_writer_that_finishes_leaves_the_entry_of_one_that_stopped(store, cluster_client):

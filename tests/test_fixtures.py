@@ -90,7 +90,7 @@ def test_more_labels_than_the_cap(tmp_path):
     [
         ("seed.json", "{not json", "is not JSON"),
         ("seed.yaml", "labels: [unclosed", "is not YAML"),
-        ("seed.json", '{"labels": [{"id": "a"}]}', "'name' is a required property"),
+        ("seed.json", '{"labels": [{"id": "a"}]}', '"name" is a required property'),
     ],
 )
 def test_bad_seed_file_stops_the_start_and_changes_nothing(tmp_path, store, name, text, message):

@@ -1,4 +1,4 @@
-"""The service as it really runs: gunicorn from the Procfile, and `python app.py`."""
+"""The service as it really runs: the Procfile's web line, and `python app.py`."""
 
 import sys
 
@@ -10,7 +10,7 @@ from .redis_server import free_port
 
 
 @pytest.fixture
-def gunicorn_port():
+def web_port():
     port = free_port()
     process = start(web_command(), PORT=str(port), API_TOKENS=API_TOKENS)
     try:
@@ -20,8 +20,8 @@ def gunicorn_port():
         stop(process)
 
 
-def test_procfile_web_line_serves_the_api(gunicorn_port):
-    port = gunicorn_port
+def test_procfile_web_line_serves_the_api(web_port):
+    port = web_port
     assert call(port, "GET", "/openapi.json")[0] == 200
     status, label = call(port, "POST", "/labels/labels", {"name": "VIP", "id": "vip"}, TOKENS["admin"])
     assert status == 201
@@ -47,7 +47,7 @@ def test_procfile_web_line_serves_the_api(gunicorn_port):
 )
 def test_procfile_web_line_refuses_bad_settings_with_one_line(settings, setting):
     line = refusal(start(web_command(), PORT=str(free_port()), **settings))
-    assert line.startswith(f"Error: {setting}: ")  # gunicorn's own "Error: " before ours
+    assert line.startswith(f"Error: {setting}: ")
 
 
 def test_dev_server_binds_loopback_and_prints_the_dev_tokens():
@@ -101,7 +101,7 @@ def test_dev_server_refuses_bad_settings_with_one_line(command, settings, settin
     assert line.startswith(f"error: {setting}: ")
 
 
-def test_mock_mode_under_gunicorn_only_when_asked():
+def test_mock_mode_under_the_procfile_only_when_asked():
     port = free_port()
     process = start(
         web_command(), PORT=str(port), API_TOKENS=API_TOKENS, MOCK_MODE="1", SEED_FILE="fixtures/example.json"

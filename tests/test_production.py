@@ -1,4 +1,4 @@
-"""Production on a Heroku-like host: gunicorn from the Procfile on a real Redis,
+"""Production on a Heroku-like host: the Procfile's web line on a real Redis,
 SIGTERM, durability across a Redis crash, TLS, and forked workers."""
 
 import json
@@ -119,7 +119,6 @@ def test_without_redis_there_is_one_worker_so_state_is_one():
 @pytest.mark.parametrize(
     "settings, message",
     [
-        # (A WEB_CONCURRENCY that is no number at all, gunicorn refuses itself.)
         ({"WEB_CONCURRENCY": "0"}, "Error: WEB_CONCURRENCY: '0' is not a whole number from 1 to 64"),
         ({"WEB_THREADS": "0"}, "Error: WEB_THREADS: '0' is not a whole number from 1 to 64"),
         ({"LOG_LEVEL": "LOUD"}, "Error: LOG_LEVEL: 'LOUD' is not one of"),
@@ -168,7 +167,7 @@ def test_each_forked_process_gets_its_own_connections(redis_server):
     parent_id = client.client_id()
     reader, writer = os.pipe()
     pid = os.fork()
-    if pid == 0:  # the child: as a gunicorn worker forked after preload
+    if pid == 0:  # the child: as a server process forked after the app is made
         try:
             client.set("child", "wrote")
             os.write(writer, str(client.client_id()).encode())

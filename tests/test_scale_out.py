@@ -1,4 +1,4 @@
-"""Scaling out: separate gunicorn masters sharing one Redis or one Redis Cluster,
+"""Scaling out: separate servers sharing one Redis or one Redis Cluster,
 a cluster that is down, and a cluster master failing over to its replica."""
 
 import signal
@@ -22,7 +22,7 @@ def shared(request):
     return request.getfixturevalue("redis_cluster").url, {"REDIS_CLUSTER": "true"}
 
 
-def test_two_gunicorn_masters_share_one_store(shared):
+def test_two_servers_share_one_store(shared):
     """A write through one service process is seen at once through the other."""
     url, settings = shared
     (a, port_a), (b, port_b) = (serve(url, API_TOKENS, **settings) for _ in range(2))

@@ -1,5 +1,5 @@
 """The mock: what frontend developers and other services' tests get on top of
-the API. On by default in dev mode (`python app.py`); under gunicorn only with
+the API. On by default in dev mode (`python app.py`); under the Procfile's web line only with
 MOCK_MODE=1.
 
 - fixtures: SEED_FILE at start, and the `flask fixtures` commands (any mode);

@@ -1,8 +1,11 @@
 """Forced answers and latency, for testing a client's error paths (mock mode).
 
 ``Prefer: code=503`` answers with that status and a problem body like the
-real one, and changes nothing; ``Prefer: delay=250`` waits 250 ms first;
-MOCK_LATENCY_MS=min-max adds a random wait to every API request. Answers say
+real one, and changes nothing; ``Prefer: delay=250`` holds the answer back
+250 ms; MOCK_LATENCY_MS=min-max adds a random wait to every API request.
+Under the server the wait comes after the request is handled, on the event
+loop, so that a waiting request holds no thread; elsewhere (Flask's test
+client) the request sleeps first. Answers say
 what they applied in ``Preference-Applied`` (RFC 7240).
 """
 
@@ -13,6 +16,7 @@ from flask import g, request
 
 from ..auth import auth
 from ..problems import DETAILS, RETRY_AFTER, Problem
+from ..server import DEFERRED_WAIT
 
 #: The statuses a client may force, and what else their real answers carry.
 FORCEABLE = {
@@ -71,7 +75,11 @@ def init_app(app):
         applied = [f"delay={delay}"] if "delay" in prefs else []
         wait = delay + (random.uniform(*latency) if latency else 0)
         if wait:
-            time.sleep(wait / 1000)
+            deferred = environ.get(DEFERRED_WAIT)
+            if deferred is None:
+                time.sleep(wait / 1000)
+            else:  # the server waits, on its event loop, before it answers
+                deferred.append(wait / 1000)
         if code is not None:
             applied.append(f"code={code}")
         g.preference_applied = ", ".join(applied)

@@ -1,0 +1,15 @@
+"""The HTTP server: granian, serving the WSGI app through ``bridge.Bridge``.
+
+``python -m customer_labels.server`` is the Procfile's web line (``run.serve``);
+``python app.py`` serves the local mock through the same server. Why granian,
+and what each bound is for: docs/operations.md.
+
+The two keys below are how the server and the app talk through the WSGI environ.
+"""
+
+#: A problem the server found with a request's body, as (status, detail): the
+#: app answers it before any view runs (see problems.py).
+BODY_PROBLEM = "customer_labels.body_problem"
+#: A list the app may append seconds to: the server holds the answer back that
+#: long without holding a thread (the mock's Prefer: delay and MOCK_LATENCY_MS).
+DEFERRED_WAIT = "customer_labels.deferred_wait"

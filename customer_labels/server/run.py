@@ -1,0 +1,47 @@
+"""Running granian with the settings a Heroku-like host needs."""
+
+from granian.constants import HTTPModes, Interfaces, Loops
+from granian.http import HTTP1Settings
+from granian.server import Server
+
+from .. import logs
+from .bridge import Bridge
+
+#: Milliseconds a connection may take to send a request's headers, and may sit
+#: idle between requests, before it is closed.
+HEADER_MILLISECONDS = 10_000
+#: Bytes a request's line and headers may take in all (more: 431).
+HEADER_BYTES = 64 * 1024
+#: Seconds a stopping process waits for requests in flight (platforms send
+#: SIGKILL 30 s after SIGTERM).
+STOP_SECONDS = 20
+
+
+def serve(wsgi_app, *, host, port, processes, threads, connections, log_level):
+    """Serve ``wsgi_app`` until SIGTERM or SIGINT: ``processes`` processes of
+    ``threads`` request threads (0: requests run on the event loop), each
+    holding at most ``connections`` connections."""
+    logs.configure(log_level)
+    bridge = Bridge(wsgi_app, threads=threads, processes=processes)
+    server = Server(
+        "customer_labels",  # a name only: the loader below hands over the app
+        address=host,
+        port=port,
+        interface=Interfaces.RSGI,
+        workers=processes,
+        # HTTP/1.1 only: granian's automatic mode never closes a connection
+        # that sends nothing at all.
+        http=HTTPModes.http1,
+        websockets=False,
+        loop=Loops.uvloop,
+        backpressure=connections,
+        http1_settings=HTTP1Settings(header_read_timeout=HEADER_MILLISECONDS, max_buffer_size=HEADER_BYTES),
+        log_level=log_level.lower(),
+        # Levels only: granian's own lines go to the root logger set up above,
+        # which writes JSON to stdout, in every process.
+        log_dictconfig={"version": 1, "incremental": True, "formatters": {}, "handlers": {}, "loggers": {}},
+        respawn_failed_workers=True,
+        workers_kill_timeout=STOP_SECONDS,
+    )
+    # Processes are forked from this one, so each starts with the app made here.
+    server.serve(target_loader=lambda _name: bridge)
