@@ -1,7 +1,8 @@
 """The bare endpoints the service is measured against: the least Flask and
 redis-py can do for each request, with no auth, no validation, no logging.
 
-    BENCH_REDIS_URL=redis://... gunicorn -c bench/gunicorn_bench.py bench.baseline:app
+    BENCH_REDIS_URL=redis://... gunicorn -w 2 -k gthread --threads 4 bench.baseline:app
+    BENCH_REDIS_URL=redis://... PORT=8000 python -m bench.baseline   # on this project's server
 """
 
 import os
@@ -33,3 +34,11 @@ def sadd(customer_id):
         pipe.smembers(f"bare:{customer_id}")
         _, members = pipe.execute()
     return jsonify(sorted(members))
+
+
+if __name__ == "__main__":
+    # On this project's server, with the settings the Procfile's web line gets (on Redis).
+    from customer_labels import settings
+    from customer_labels.server.run import serve
+
+    serve(app, host="127.0.0.1", **settings.server_settings({**os.environ, "REDIS_URL": "redis://bench"}))

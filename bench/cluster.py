@@ -4,8 +4,8 @@
     python bench/cluster.py --quick    # a smoke run, under a minute (CI runs it; it asserts nothing)
 
 It starts one redis-server and a Redis Cluster of three, loads the same state
-into each through the store, serves the app under the benchmark's gunicorn
-settings on each (REDIS_CLUSTER=true for the cluster), and drives the same GET and
+into each through the store, serves the app on each as the Procfile's web line
+does (REDIS_CLUSTER=true for the cluster), and drives the same GET and
 POST requests with wrk, the same as bench/run.py. Writes cluster.md and cluster.json
 to --out (default bench/results for a full run, bench/out for a quick one).
 """
@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import data, load, report  # noqa: E402
 from bench.run import FIVE, SAMPLE, sample_state  # noqa: E402
-from bench.services import API_TOKENS, TOKEN, redis_cluster, redis_server, serving  # noqa: E402
+from bench.services import API_TOKENS, TOKEN, redis_cluster, redis_server, service  # noqa: E402
 from customer_labels.store import ClusterStore, RedisStore  # noqa: E402
 from customer_labels.store.connection import make_client  # noqa: E402
 
@@ -44,8 +44,8 @@ def measure(seconds, rounds, directory):
         # The catalogue's master first, then the others.
         catalogue = client.get_node_from_key(clustered._key("labels")).port
         masters = sorted(cluster.nodes, key=lambda node: node.port != catalogue)
-        on_one = serving("app:app", API_TOKENS=API_TOKENS, REDIS_URL=single.url)
-        on_cluster = serving("app:app", API_TOKENS=API_TOKENS, REDIS_URL=cluster.url, REDIS_CLUSTER="true")
+        on_one = service(API_TOKENS=API_TOKENS, REDIS_URL=single.url)
+        on_cluster = service(API_TOKENS=API_TOKENS, REDIS_URL=cluster.url, REDIS_CLUSTER="true")
         targets = {
             "single": (stack.enter_context(on_one), [single]),
             "cluster": (stack.enter_context(on_cluster), masters),

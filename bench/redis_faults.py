@@ -1,6 +1,6 @@
 """Measure how the service behaves when Redis stops, hangs and comes back.
 
-Starts its own redis-server and the service under gunicorn from the Procfile,
+Starts its own redis-server and the service from the Procfile's web line,
 then prints the time each request takes to get its 503 while Redis is stopped
 or hung, and the time from Redis answering again to the first 200.
 

@@ -32,13 +32,14 @@ def machine():
 def table(rows):
     """A Markdown table of the throughput runs."""
     lines = [
-        "| endpoint | store | req/s | p50 ms | p99 ms | baseline req/s | ratio | target |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| endpoint | store | req/s | p50 ms | p99 ms | against | its req/s | ratio | rounds | target |",
+        "|---|---|---:|---:|---:|---|---:|---:|---|---:|",
     ]
     for row in rows:
+        rounds = ", ".join(f"{ratio:.2f}" for ratio in row["ratios"])
         lines.append(
             f"| {row['endpoint']} | {row['store']} | {row['rps']:,.0f} | {row['p50']:.2f} | {row['p99']:.2f} "
-            f"| {row['baseline_rps']:,.0f} | {row['ratio']:.2f} | ≥ {row['target']:.1f} |"
+            f"| {row['baseline']} | {row['baseline_rps']:,.0f} | {row['ratio']:.2f} | {rounds} | ≥ {row['target']:.2f} |"
         )
     return "\n".join(lines)
 
@@ -50,12 +51,12 @@ def chart(rows, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = [f"{row['endpoint']}\n({row['store']})" for row in rows]
+    names = [f"{row['endpoint']} ({row['store']})\nvs {row['baseline']}" for row in rows]
     x = range(len(rows))
-    figure, (top, bottom) = plt.subplots(2, 1, figsize=(9, 7), sharex=True)
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(11, 7), sharex=True)
     width = 0.38
     top.bar(
-        [i - width / 2 for i in x], [r["baseline_rps"] for r in rows], width, label="bare baseline", color="#9e9e9e"
+        [i - width / 2 for i in x], [r["baseline_rps"] for r in rows], width, label="baseline", color="#9e9e9e"
     )
     top.bar([i + width / 2 for i in x], [r["rps"] for r in rows], width, label="Customer Labels", color="#1976d2")
     top.set_ylabel("requests / s")
@@ -64,7 +65,7 @@ def chart(rows, path):
     bottom.bar([i - width / 2 for i in x], [r["baseline_p99"] for r in rows], width, color="#9e9e9e")
     bottom.bar([i + width / 2 for i in x], [r["p99"] for r in rows], width, color="#1976d2")
     bottom.set_ylabel("p99 latency, ms")
-    bottom.set_xticks(list(x), names)
+    bottom.set_xticks(list(x), names, fontsize=7)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)

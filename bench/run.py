@@ -1,32 +1,52 @@
-"""The benchmark: the service against the bare stack, side by side in one run.
+"""The benchmark: the service against bare baselines, side by side in one run.
 
-    python bench/run.py            # full: what docs/performance.md quotes (about 8 minutes)
-    python bench/run.py --quick    # a smoke run, under 2 minutes (CI runs it; it asserts nothing)
+    python bench/run.py            # full: what the README and docs/performance.md quote (about 10 minutes)
+    python bench/run.py --quick    # a smoke run, about 2 minutes (CI runs it; it asserts nothing)
 
-It starts its own redis-server, the service under gunicorn (Redis and in-memory
-stores) and the bare baselines of bench/baseline.py under the same gunicorn
-settings, drives each with wrk, and writes a table, results.json and chart.png
-to --out (default bench/results for a full run, bench/out for a quick one).
+It starts its own redis-server and, in alternating rounds, drives with wrk:
+the service as the Procfile runs it against the bare Flask + redis-py app of
+bench/baseline.py under gunicorn (2 gthread workers of 4 threads: what a user
+would write by hand) and under this project's own server and settings; and the
+local mock (`make run`) against json-server 0.17 answering one record. Then
+it times probes while 50 slow and idle clients hold connections open. It
+writes a table, results.json and chart.png to --out (default bench/results for
+a full run, bench/out for a quick one).
 """
 
 import json
+import statistics
 import sys
 import tempfile
+import time
+from contextlib import ExitStack
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import data, load, report, scale  # noqa: E402
-from bench.services import API_TOKENS, TOKEN, redis_server, serving  # noqa: E402
+from bench.services import (  # noqa: E402
+    API_TOKENS,
+    TOKEN,
+    bare_gunicorn,
+    bare_own_server,
+    json_server,
+    local_mock,
+    redis_server,
+    service,
+)
+from tests.wire import Trickle, request_bytes  # noqa: E402
 
 SAMPLE = 1000  # customers the throughput runs spread their requests over
 FIVE = data.LABELS[:5]  # the labels those customers carry
-#: (endpoint, store, method, baseline path, target ratio)
+#: (endpoint, service, baseline, method, service path, baseline path, target ratio)
 RUNS = (
-    ("GET labels", "memory", "GET", "/dict/{id}", 0.8),
-    ("GET labels", "redis", "GET", "/smembers/{id}", 0.8),
-    ("POST attach", "redis", "POST", "/sadd/{id}", 0.8),
+    ("GET labels", "service", "bare app, gunicorn gthread 2x4", "GET", load.LABELS_PATH, "/smembers/{id}", 1.3),
+    ("POST attach", "service", "bare app, gunicorn gthread 2x4", "POST", load.LABELS_PATH, "/sadd/{id}", 1.1),
+    ("GET labels", "service", "bare app, this server", "GET", load.LABELS_PATH, "/smembers/{id}", 0.75),
+    ("POST attach", "service", "bare app, this server", "POST", load.LABELS_PATH, "/sadd/{id}", 0.75),
+    ("GET labels", "mock", "json-server 0.17", "GET", load.LABELS_PATH, "/customers/{id}", 1.0),
 )
+SLOW_CLIENTS = 50
 
 
 def sample_state(ids):
@@ -35,13 +55,6 @@ def sample_state(ids):
         "labels": [{"id": label, "name": label} for label in data.LABELS],
         "customers": [{"id": cid, "name": "Customer", "labels": FIVE} for cid in ids],
     }
-
-
-def seed_file(directory, ids):
-    """A fixture with the sample, for the in-memory store."""
-    path = Path(directory) / "seed.json"
-    path.write_text(json.dumps(sample_state(ids)))
-    return path
 
 
 def throughput(server, seconds, rounds, directory):
@@ -54,43 +67,82 @@ def throughput(server, seconds, rounds, directory):
         pipe.execute()
     ids_file = Path(directory) / "ids.txt"
     ids_file.write_text("\n".join(ids) + "\n")
+    seed = Path(directory) / "seed.json"
+    seed.write_text(json.dumps(sample_state(ids)))
     body = json.dumps({"labels": FIVE})
-    with (
-        serving("app:app", API_TOKENS=API_TOKENS, REDIS_URL=server.url) as on_redis,
-        serving("app:app", API_TOKENS=API_TOKENS, MOCK_MODE="1", SEED_FILE=str(seed_file(directory, ids))) as in_memory,
-        serving("bench.baseline:app", BENCH_REDIS_URL=server.url) as bare,
-    ):
-        urls = {"redis": on_redis, "memory": in_memory}
+    tokens = {"service": TOKEN, "mock": "dev-reader"}
+    with ExitStack() as stack:
+        urls = {
+            "service": stack.enter_context(service(API_TOKENS=API_TOKENS, REDIS_URL=server.url)),
+            "mock": stack.enter_context(local_mock(seed)),
+            "bare app, gunicorn gthread 2x4": stack.enter_context(bare_gunicorn(server.url)),
+            "bare app, this server": stack.enter_context(bare_own_server(server.url)),
+            "json-server 0.17": stack.enter_context(
+                json_server({"customers": [{"id": cid, "labels": FIVE} for cid in ids]}, directory)
+            ),
+        }
         results = {}
         for round_ in range(rounds):
-            for endpoint, store_kind, method, bare_path, target in RUNS:
+            for endpoint, mine, base, method, path, base_path, target in RUNS:
                 extra = [body] if method == "POST" else []
-                bare_args = [TOKEN, ids_file, method, bare_path, *extra]
-                args = [TOKEN, ids_file, method, load.LABELS_PATH, *extra]
+                base_args = [TOKEN, ids_file, method, base_path, *extra]
+                args = [tokens[mine], ids_file, method, path, *extra]
                 if round_ == 0:  # warm up both
-                    load.run(bare, bare_args, 1)
-                    load.run(urls[store_kind], args, 1)
-                base = load.run(bare, bare_args, seconds)
-                mine = load.run(urls[store_kind], args, seconds)
-                results.setdefault((endpoint, store_kind, target), []).append((mine, base))
+                    load.run(urls[base], base_args, 1)
+                    load.run(urls[mine], args, 1)
+                base_result = load.run(urls[base], base_args, seconds)
+                result = load.run(urls[mine], args, seconds)
+                results.setdefault((endpoint, mine, base, target), []).append((result, base_result))
+        slow = slow_clients(urls["service"], ids[0])
     rows = []
-    for (endpoint, store_kind, target), pairs in results.items():
+    for (endpoint, mine, base, target), pairs in results.items():
         # The median round, by ratio, reported whole.
-        mine, base = sorted(pairs, key=lambda pair: pair[0].rps / pair[1].rps)[len(pairs) // 2]
+        result, base_result = sorted(pairs, key=lambda pair: pair[0].rps / pair[1].rps)[len(pairs) // 2]
         rows.append(
             {
                 "endpoint": endpoint,
-                "store": store_kind,
-                "rps": mine.rps,
-                "p50": mine.p50,
-                "p99": mine.p99,
-                "baseline_rps": base.rps,
-                "baseline_p99": base.p99,
-                "ratio": mine.rps / base.rps,
+                "store": "Redis" if mine == "service" else "memory",
+                "baseline": base,
+                "rps": result.rps,
+                "p50": result.p50,
+                "p99": result.p99,
+                "baseline_rps": base_result.rps,
+                "baseline_p99": base_result.p99,
+                "ratio": result.rps / base_result.rps,
+                "ratios": [pair[0].rps / pair[1].rps for pair in pairs],
                 "target": target,
             }
         )
-    return rows
+    return rows, slow
+
+
+def slow_clients(url, customer):
+    """Probe latency (ms) while SLOW_CLIENTS connections trickle headers or a body, or sit idle."""
+    port = int(url.rsplit(":", 1)[1])
+    head = request_bytes("POST", f"/customers/customers/{customer}/labels", body=b"x" * 40)[:-40]
+    clients = [
+        Trickle(port, *[(b"", b"GET /healthz HTTP/1.1\r\nX-Slow: " + b"x" * 30), (head, b"y" * 40), (b"",)][i % 3])
+        for i in range(SLOW_CLIENTS)
+    ]
+    for client in clients:
+        client.start()
+    timings = {"GET /healthz": [], "GET labels": []}
+    try:
+        time.sleep(0.5)
+        for _ in range(20):
+            for name, path in (("GET /healthz", "/healthz"), ("GET labels", f"/customers/customers/{customer}/labels")):
+                started = time.perf_counter()
+                load.get(f"{url}{path}", TOKEN)
+                timings[name].append((time.perf_counter() - started) * 1000)
+    finally:
+        for client in clients:
+            client.close()
+    return [
+        f"with {SLOW_CLIENTS} slow and idle connections open (a third each: headers, a body one byte every 2 s, "
+        f"nothing), {name} took a median {statistics.median(ms):.1f} ms, at most {max(ms):.1f} ms (target: median "
+        f"under 100 ms)"
+        for name, ms in timings.items()
+    ]
 
 
 def main():
@@ -99,15 +151,16 @@ def main():
     load.ensure_wrk()
     with tempfile.TemporaryDirectory() as directory, redis_server() as server:
         print(f"throughput: wrk, {seconds} s a run, {rounds} round(s)", flush=True)
-        rows = throughput(server, seconds, rounds, directory)
+        rows, slow = throughput(server, seconds, rounds, directory)
         print(report.table(rows), flush=True)
+        print("\n".join(slow), flush=True)
         customers = 10_000 if args.quick else 100_000
         service_bytes, plain_bytes = data.memory_per_attachment(server.client(), customers)
-        memory = [
+        memory = slow + [
             f"memory: {service_bytes:.1f} bytes per attachment (target ≤ 50), against {plain_bytes:.1f} "
             f"for plain sets of ids both ways; {customers:,} existing customers given 5 of 50 labels"
         ]
-        print(memory[0], flush=True)
+        print(memory[-1], flush=True)
         scale_lines = scale.run(server, directory, quick=args.quick)
     print(report.write(args.out, rows, memory, scale_lines, args.mode))
     print(f"written to {args.out}")

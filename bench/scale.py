@@ -8,7 +8,7 @@ import urllib.request
 from pathlib import Path
 
 from bench import data, load
-from bench.services import API_TOKENS, TOKEN, serving
+from bench.services import API_TOKENS, TOKEN, service
 
 
 def _latency(url, ids_file, seconds):
@@ -23,7 +23,7 @@ def get_latency(server, directory, small, large, seconds):
     store, ids = data.fill(client, "cl:", small)
     ids_file = Path(directory) / "scale-ids.txt"
     ids_file.write_text("\n".join(ids[:1000]) + "\n")
-    with serving("app:app", API_TOKENS=API_TOKENS, REDIS_URL=server.url) as url:
+    with service(API_TOKENS=API_TOKENS, REDIS_URL=server.url) as url:
         _latency(url, ids_file, 1)
         before = _latency(url, ids_file, seconds)
         extra = data.fill(client, "cl:", large - small, labels=[], per_customer=0, seed=10**7)[1]
@@ -47,7 +47,7 @@ def attach_cost(server, directory, catalogues, seconds):
         ids_file.write_text("\n".join(ids) + "\n")
         body = json.dumps({"labels": labels[: catalogue : catalogue // 100][:100]})
         args = [TOKEN, ids_file, "POST,DELETE", load.LABELS_PATH, body]
-        with serving("app:app", API_TOKENS=API_TOKENS, REDIS_URL=server.url) as url:
+        with service(API_TOKENS=API_TOKENS, REDIS_URL=server.url) as url:
             load.run(url, args, 1, 4, 1)
             result = load.run(url, args, seconds, 4, 1)
         results.append((catalogue, result.p50))
@@ -67,7 +67,7 @@ def delete_wide_label(server, directory, carriers):
     ids_file.write_text("\n".join(ids[:1000]) + "\n")
     client.config_set("slowlog-log-slower-than", 0)
     client.config_set("slowlog-max-len", 1_000_000)
-    with serving("app:app", API_TOKENS=API_TOKENS, REDIS_URL=server.url) as url:
+    with service(API_TOKENS=API_TOKENS, REDIS_URL=server.url) as url:
         load.run(url, [TOKEN, ids_file, "GET", load.LABELS_PATH], 1, 4, 1)
         client.slowlog_reset()
         during = {}

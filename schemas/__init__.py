@@ -48,8 +48,15 @@ def pointer(path):
     return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
 
 
-def _short(message, limit=200):
-    # The message quotes the offending value, which may be up to 64 KiB long.
+def _message(err, limit=200):
+    """The error's message, short: it quotes the offending value, which may be 64 KiB
+    long, so a long value is cut first, keeping what is wrong with it."""
+    message = err.message
+    if len(message) <= limit:
+        return message
+    quoted = json.dumps(err.instance, ensure_ascii=False)
+    if len(quoted) > 40 and message.startswith(quoted):
+        message = quoted[:40] + "…" + message[len(quoted) :]
     return message if len(message) <= limit else message[: limit - 1] + "…"
 
 
@@ -59,6 +66,6 @@ def errors(name, instance):
     if checker.is_valid(instance):  # the common case, and the fast one
         return []
     found = [
-        {"path": pointer(err.instance_path), "message": _short(err.message)} for err in checker.iter_errors(instance)
+        {"path": pointer(err.instance_path), "message": _message(err)} for err in checker.iter_errors(instance)
     ]
     return sorted(found, key=lambda e: (e["path"], e["message"]))
