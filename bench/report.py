@@ -39,7 +39,8 @@ def table(rows):
         rounds = ", ".join(f"{ratio:.2f}" for ratio in row["ratios"])
         lines.append(
             f"| {row['endpoint']} | {row['store']} | {row['rps']:,.0f} | {row['p50']:.2f} | {row['p99']:.2f} "
-            f"| {row['baseline']} | {row['baseline_rps']:,.0f} | {row['ratio']:.2f} | {rounds} | ≥ {row['target']:.2f} |"
+            f"| {row['baseline']} | {row['baseline_rps']:,.0f} | {row['ratio']:.2f} | {rounds} "
+            f"| ≥ {row['target']:.2f} |"
         )
     return "\n".join(lines)
 
@@ -55,9 +56,7 @@ def chart(rows, path):
     x = range(len(rows))
     figure, (top, bottom) = plt.subplots(2, 1, figsize=(11, 7), sharex=True)
     width = 0.38
-    top.bar(
-        [i - width / 2 for i in x], [r["baseline_rps"] for r in rows], width, label="baseline", color="#9e9e9e"
-    )
+    top.bar([i - width / 2 for i in x], [r["baseline_rps"] for r in rows], width, label="baseline", color="#9e9e9e")
     top.bar([i + width / 2 for i in x], [r["rps"] for r in rows], width, label="Customer Labels", color="#1976d2")
     top.set_ylabel("requests / s")
     top.legend()

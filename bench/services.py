@@ -82,8 +82,8 @@ def local_mock(seed_file):
 def bare_gunicorn(redis_url):
     """The bare app (bench/baseline.py) as a user would serve it: gunicorn, 2 gthread workers of 4 threads."""
     port = free_port()
-    command = [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "-w", "2", "-k", "gthread", "--threads", "4"]
-    return _running([*command, "bench.baseline:app"], port, BENCH_REDIS_URL=redis_url)
+    command = [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "-w", "2", "-k", "gthread"]
+    return _running([*command, "--threads", "4", "bench.baseline:app"], port, BENCH_REDIS_URL=redis_url)
 
 
 def bare_own_server(redis_url):

@@ -45,11 +45,16 @@ DEFAULTS = {
 #: Settings read from the environment that are not app config: the server's
 #: (see server_settings) and REDIS_TLS_URL (see from_env).
 PROCESS_SETTINGS = ("PORT", "WEB_CONCURRENCY", "WEB_THREADS", "WEB_MAX_CONNECTIONS", "REDIS_TLS_URL")
+#: Server processes when WEB_CONCURRENCY is unset: one per core the process may
+#: use, and one more, so that a process waiting for the GIL leaves no core idle
+#: (measured: docs/performance.md); at most 4, about 50 MB each, since a small
+#: host's core count says little about its memory.
+DEFAULT_PROCESSES = min(len(os.sched_getaffinity(0)) + 1, 4)
 #: The server's settings: (default, lowest, highest).
 SERVER_NUMBERS = {
     "PORT": (5000, 1, 65535),
     # Processes; without Redis there is one, since the in-memory store lives in it.
-    "WEB_CONCURRENCY": (2, 1, 64),
+    "WEB_CONCURRENCY": (DEFAULT_PROCESSES, 1, 64),
     # Threads per process that run requests (a request waiting on Redis holds one).
     "WEB_THREADS": (4, 1, 64),
     # Open connections per process; more wait in the listen queue.

@@ -65,7 +65,5 @@ def errors(name, instance):
     checker = validator(name)
     if checker.is_valid(instance):  # the common case, and the fast one
         return []
-    found = [
-        {"path": pointer(err.instance_path), "message": _message(err)} for err in checker.iter_errors(instance)
-    ]
+    found = [{"path": pointer(err.instance_path), "message": _message(err)} for err in checker.iter_errors(instance)]
     return sorted(found, key=lambda e: (e["path"], e["message"]))

@@ -1,5 +1,7 @@
 """Choosing the store from a URL, and settings from the environment."""
 
+import os
+
 import pytest
 import redis
 from redis.backoff import NoBackoff
@@ -104,3 +106,34 @@ def test_check_is_false_when_redis_is_unreachable():
     no_retry = Retry(NoBackoff(), 0)
     client = redis.Redis(port=1, decode_responses=True, socket_connect_timeout=0.2, retry=no_retry)
     assert RedisStore(client).check() is False
+
+
+def test_server_settings_and_their_defaults():
+    cores = len(os.sched_getaffinity(0))
+    on_redis = settings.server_settings({"REDIS_URL": "redis://example"})
+    assert on_redis == {
+        "port": 5000,
+        "processes": min(cores + 1, 4),
+        "threads": 4,
+        "connections": 1000,
+        "log_level": "INFO",
+    }
+    # In memory: one process, whose requests never wait, so they run on its event loop.
+    in_memory = settings.server_settings({"WEB_CONCURRENCY": "8", "WEB_THREADS": "8"})
+    assert (in_memory["processes"], in_memory["threads"]) == (1, 0)
+    chosen = settings.server_settings(
+        {
+            "REDIS_URL": "redis://x",
+            "PORT": "8080",
+            "WEB_CONCURRENCY": "3",
+            "WEB_THREADS": "2",
+            "WEB_MAX_CONNECTIONS": "64",
+        }
+    )
+    assert (chosen["port"], chosen["processes"], chosen["threads"], chosen["connections"]) == (8080, 3, 2, 64)
+
+
+@pytest.mark.parametrize("name, raw", [("WEB_MAX_CONNECTIONS", "15"), ("WEB_THREADS", "65"), ("PORT", "0")])
+def test_server_settings_out_of_range_stop_the_start(name, raw):
+    with pytest.raises(settings.ConfigError, match=f"^{name}: '{raw}' is not a whole number"):
+        settings.server_settings({"REDIS_URL": "redis://x", name: raw})

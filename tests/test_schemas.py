@@ -175,5 +175,5 @@ def test_messages_name_the_problem_and_stay_short():
     found = schemas.errors("customer-labels-change", {"labels": ["x" * 70_000, 3], "more": 1})
     assert [error["path"] for error in found] == ["", "/labels/0", "/labels/1"]
     assert "'more' was unexpected" in found[0]["message"]
-    assert found[1]["message"] == '"' + "x" * 39 + '… is longer than 64 characters'
+    assert found[1]["message"] == '"' + "x" * 39 + "… is longer than 64 characters"
     assert found[2]["message"] == '3 is not of type "string"'
