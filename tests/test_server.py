@@ -164,6 +164,13 @@ def _is_problem(answer, status):
     assert answer.json()["status"] == status
 
 
+def test_an_endless_chunked_body_is_refused_at_the_limit(fresh):
+    raw = request_bytes("POST", LABELS.format(ADA), auth(), b"x" * (MAX_BODY_BYTES + 1), "chunked")
+    with connect(fresh, timeout=3) as sock:
+        sock.sendall(raw[: -len(b"0\r\n\r\n")])  # no last chunk: it could go on for ever
+        _is_problem(read_answer(sock), 413)
+
+
 @pytest.mark.parametrize("framing", ["length", "chunked"])
 def test_a_body_over_the_limit_is_refused_whole_in_every_framing(fresh, framing):
     body = _padded(["beta"], MAX_BODY_BYTES + 1)
@@ -178,6 +185,16 @@ def test_a_body_of_exactly_the_limit_is_taken_in_every_framing(fresh, framing):
     answer = exchange(fresh, request_bytes("POST", LABELS.format(ADA), auth(), body, framing))
     assert answer.status == 200, answer
     assert labels_of(fresh, ADA) == ["beta", "newsletter", "vip"]
+
+
+def test_a_small_content_length_beside_chunked_framing_does_not_lift_the_limit(fresh):
+    # Both headers: the chunks frame the body (RFC 9112), so the chunks must be bounded.
+    body = _padded(["beta"], MAX_BODY_BYTES + 1)
+    raw = request_bytes("POST", LABELS.format(ADA), [*auth(), ("Content-Length", "20")], body, "chunked")
+    with connect(fresh, timeout=3) as sock:
+        sock.sendall(raw[: -len(b"0\r\n\r\n")])  # and more would follow: refused at the limit, not at the end
+        _is_problem(read_answer(sock), 413)
+    assert labels_of(fresh, ADA) == ["newsletter", "vip"]
 
 
 def test_a_cut_and_padded_chunked_body_is_refused_not_run(fresh):

@@ -1,8 +1,8 @@
 """The HTTP server: granian, serving the WSGI app through ``bridge.Bridge``.
 
 ``python -m customer_labels.server`` is the Procfile's web line (``run.serve``);
-``python app.py`` serves the local mock through the same server. Why granian,
-and what each bound is for: docs/operations.md.
+``python app.py`` serves the local mock through the same server. What each bound
+is for: the README's Serving section; why granian: docs/performance.md.
 
 The two keys below are how the server and the app talk through the WSGI environ.
 """

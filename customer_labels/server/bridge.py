@@ -159,7 +159,8 @@ def _finish(done, answer):
 
 async def _read_body(protocol, headers):
     """(body, None), or (b"", problem) when the body is too large, too slow or cut short."""
-    length = headers.get("content-length")
+    # With both headers the body is chunked (RFC 9112, 6.3), and only the chunks bound it.
+    length = None if "transfer-encoding" in headers else headers.get("content-length")
     if length is not None:
         if not (length.isascii() and length.isdigit()):
             return b"", BAD_LENGTH

@@ -10,7 +10,8 @@ from .bridge import Bridge
 #: Milliseconds a connection may take to send a request's headers, and may sit
 #: idle between requests, before it is closed.
 HEADER_MILLISECONDS = 10_000
-#: Bytes a request's line and headers may take in all (more: 431).
+#: Bytes of request line and headers granian buffers (about: a longer line is a
+#: 414, more headers a 431; it also refuses more than 100 headers).
 HEADER_BYTES = 64 * 1024
 #: Seconds a stopping process waits for requests in flight (platforms send
 #: SIGKILL 30 s after SIGTERM).
