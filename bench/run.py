@@ -120,10 +120,12 @@ def slow_clients(url, customer):
     """Probe latency (ms) while SLOW_CLIENTS connections trickle headers or a body, or sit idle."""
     port = int(url.rsplit(":", 1)[1])
     head = request_bytes("POST", f"/customers/customers/{customer}/labels", body=b"x" * 40)[:-40]
-    clients = [
-        Trickle(port, *[(b"", b"GET /healthz HTTP/1.1\r\nX-Slow: " + b"x" * 30), (head, b"y" * 40), (b"",)][i % 3])
-        for i in range(SLOW_CLIENTS)
+    kinds = [
+        (b"", b"GET /healthz HTTP/1.1\r\nX-Slow: " + b"x" * 30),  # headers, a byte every 2 s
+        (head, b"y" * 40),  # a body, a byte every 2 s
+        (b"", b""),  # nothing at all
     ]
+    clients = [Trickle(port, *kinds[i % len(kinds)]) for i in range(SLOW_CLIENTS)]
     for client in clients:
         client.start()
     timings = {"GET /healthz": [], "GET labels": []}

@@ -177,3 +177,20 @@ def test_messages_name_the_problem_and_stay_short():
     assert "'more' was unexpected" in found[0]["message"]
     assert found[1]["message"] == '"' + "x" * 39 + "… is longer than 64 characters"
     assert found[2]["message"] == '3 is not of type "string"'
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize(
+    "email, valid",
+    [
+        ("ada@example.com", True),
+        ("first.last+tag@example.co.uk", True),
+        ("a@localhost", True),
+        ("@", False),
+        ("a@", False),
+        ("a b@example.com", False),
+        ("用户@例子.广告", False),  # RFC 6531's, not the "email" format's (RFC 5321), as the README says
+    ],
+)
+def test_emails_follow_the_email_format(email, valid):
+    assert (schemas.errors("customer-create", {"name": "Ada", "email": email}) == []) is valid
