@@ -1,7 +1,11 @@
 """The OpenAPI document: it matches the routes, and the app keeps to it (schemathesis)."""
 
+import itertools
 import re
+import uuid
+from unittest import mock
 
+import hypothesis
 import pytest
 import schemathesis
 from fakeredis import FakeRedis, FakeServer
@@ -9,7 +13,7 @@ from fakeredis import FakeRedis, FakeServer
 from customer_labels import schemas, store
 from customer_labels.schemas.openapi import COMPONENTS, MOCK_COMPONENTS, operations
 from customer_labels.service import create_app
-from customer_labels.store import MemoryStore, RedisStore
+from customer_labels.store import MemoryStore, RedisStore, base
 
 from .conftest import API_TOKENS, TOKENS
 
@@ -133,9 +137,22 @@ class ApiWorkflows(schema.as_state_machine()):
     and a label, then read, attach, detach, change and delete them."""
 
     def setup(self):
-        # Each run starts empty, so that a run replays the same way.
+        # Each run starts empty, and makes the same ids in the same order, so
+        # that a run replays the same way: schemathesis draws the next call from
+        # earlier answers, and with random ids hypothesis saw a replay draw
+        # differently and failed the run (FlakyStrategyDefinition, one in ten).
         APP.config["STORE"] = MemoryStore()
         store.init_app(APP)
+        made = itertools.count(1)
+        self._ids = mock.patch.object(base.uuid, "uuid4", lambda: uuid.UUID(int=next(made)))
+        self._ids.start()
+
+    def teardown(self):
+        self._ids.stop()
+        super().teardown()
 
 
 TestApiWorkflows = ApiWorkflows.TestCase
+# The same sequences every run, like the cases above (CONFIG's "deterministic"
+# does not reach the state machine).
+TestApiWorkflows.settings = hypothesis.settings(TestApiWorkflows.settings, derandomize=True, database=None)
