@@ -3,7 +3,6 @@
 import re
 import shutil
 import subprocess
-import urllib.request
 from collections import namedtuple
 from pathlib import Path
 
@@ -57,11 +56,3 @@ def run(url, args, seconds, connections=32, threads=2):
     ]
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     return parse(done.stdout)
-
-
-def get(url, token):
-    """One GET with a bearer token; its status (any 2xx, else urllib raises)."""
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        response.read()
-        return response.status

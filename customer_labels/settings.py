@@ -152,11 +152,6 @@ def _number(environ, name):
     return whole_number(name, environ.get(name, "").strip() or str(default), low, high)
 
 
-def port(environ=None):
-    """The port from PORT."""
-    return _number(os.environ if environ is None else environ, "PORT")
-
-
 def server_settings(environ=None):
     """The server's settings, checked: keyword arguments of ``server.serve``."""
     environ = os.environ if environ is None else environ
@@ -164,7 +159,7 @@ def server_settings(environ=None):
     in_memory = app_settings.get("REDIS_URL", DEFAULTS["REDIS_URL"]).startswith("memory:")
     processes, threads = _number(environ, "WEB_CONCURRENCY"), _number(environ, "WEB_THREADS")
     return {
-        "port": port(environ),
+        "port": _number(environ, "PORT"),
         # The in-memory store lives in one process: two would each keep their own labels.
         "processes": 1 if in_memory else processes,
         # The in-memory store never waits: requests run on the event loop, no thread needed.

@@ -22,12 +22,13 @@ import queue
 import sys
 import threading
 
+from ..problems import DETAILS
 from ..settings import MAX_BODY_BYTES
 from . import BODY_PROBLEM, DEFERRED_WAIT
 
 #: Seconds the whole body may take to arrive once the headers have.
 BODY_SECONDS = 10
-TOO_LARGE = (413, f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB.")
+TOO_LARGE = (413, DETAILS[413])
 TOO_SLOW = (408, f"The request body did not arrive within {BODY_SECONDS} s.")
 CUT_SHORT = (400, "The request body ended before it was complete.")
 BAD_LENGTH = (400, "The Content-Length header must be one whole number.")
@@ -66,7 +67,7 @@ class Bridge:
         body, problem = b"", None
         if "content-length" in headers or "transfer-encoding" in headers:
             body, problem = await _read_body(protocol, headers)
-        environ = self.environ(scope, body, problem)
+        environ = self.environ(scope, headers, body, problem)
         if self.jobs is None:
             status, answer_headers, answer = self.call(environ)
         else:
@@ -90,7 +91,7 @@ class Bridge:
                 answer = err
             loop.call_soon_threadsafe(finish, done, answer)
 
-    def environ(self, scope, body, problem):
+    def environ(self, scope, headers, body, problem):
         """The WSGI environ (PEP 3333) of a request; the process's own environment stays out."""
         server, _, server_port = scope.server.rpartition(":")
         path = scope.path
@@ -114,7 +115,7 @@ class Bridge:
             "wsgi.run_once": False,
             DEFERRED_WAIT: [],
         }
-        for name, value in scope.headers.items():
+        for name, value in headers.items():
             if "_" in name:
                 # X_Request_ID would pose as X-Request-ID in the environ: such
                 # names are dropped, as gunicorn and nginx do.
