@@ -1,34 +1,65 @@
 """The Redis store on a Redis Cluster (REDIS_CLUSTER=true).
 
-Each customer's keys share one slot, and the catalogue's keys (labels, and the
-index of customers) share another. Whatever touches only one of them is the
-single-node store's own script; what spans both is here (customers' own part in
-cluster_customers.py), as steps of one slot each. How each promise is kept without
-one step over both is in store/README.md. Requests read the catalogue's cards from
-copies spread over the cluster (copies.py).
+Each customer's keys share one slot, and the catalogue's (labels, the index of
+customers, the carriers bitmaps) another. What touches one of them is the single
+node's script; a change of a customer's labels is a step in each slot, the
+customer's first (lua/cluster/customer.lua), then the catalogue's (catalogue.lua).
+Each process keeps the catalogue's labels in memory, brought up to date by the
+catalogue's step that every request makes anyway. How each promise is kept this
+way is in store/README.md.
 """
 
+import threading
+import time
+from collections import namedtuple
+from functools import cache
+
 from redis.cluster import RedisCluster
+from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 
-from .base import CUSTOMER_FIELDS, LABEL_FIELDS
-from .cluster_customers import ClusterCustomers
-from .copies import CatalogueCopies
-from .errors import NotFound, TooManyLabels, UnknownLabels
+from .base import CUSTOMER_FIELDS, LABEL_FIELDS, Page
+from .errors import Conflict, NotFound, StoreUnavailable, TooManyLabels, UnknownLabels
 from .redis_store import DETACH_BATCH, SCRIPTS, RedisStore, glob_pattern
-from .redis_support import availability, record
+from .redis_support import availability, pairs, record
 
-#: Keys a replace deletes or writes per command batch on a cluster.
+#: Keys a replace or a sweep reads, deletes or writes per command batch.
 BATCH = 1000
+#: Seconds after which a pending change belongs to a process that stopped: no
+#: request runs that long (each Redis command has a timeout; see SYNC_TRIES).
+PENDING_SECONDS = 60
+#: Times the catalogue's step may find a later change of the same customer first.
+SYNC_TRIES = 10
+
+#: A process's copy of the catalogue's live labels as of ``version``: label id ->
+#: number, and number -> (name key, the label as JSON).
+Catalogue = namedtuple("Catalogue", "version numbers cards")
 
 
-class ClusterStore(ClusterCustomers, CatalogueCopies, RedisStore):
-    SCRIPTS = SCRIPTS + tuple(
-        f"cluster/{name}" for name in ("customer_labels", "mark", "answer", "copy", "customer", "index", "carriers")
-    )
+@cache
+def slot_tags():
+    """A hash tag for each slot: the keys a slot's pending changes are noted in."""
+    tags, i = {}, 0
+    while len(tags) < REDIS_CLUSTER_HASH_SLOTS:
+        tag = f"{i:x}"
+        tags.setdefault(key_slot(tag.encode()), tag)
+        i += 1
+    return tags
+
+
+def _card(card):
+    """(name key, JSON) from a card: the name key's length in bytes, ':', key, JSON."""
+    length, rest = card.split(":", 1)
+    raw = rest.encode()
+    return raw[: int(length)].decode(), raw[int(length) :].decode()
+
+
+class ClusterStore(RedisStore):
+    SCRIPTS = SCRIPTS + ("cluster/customer", "cluster/catalogue", "cluster/index", "cluster/carriers")
 
     def __init__(self, client, prefix="cl:"):
         super().__init__(client, prefix)
-        self._init_copies()
+        self._catalogue = Catalogue(-1, {}, {})
+        self._lock = threading.Lock()
 
     def _healthy(self):
         """Every master answers and sees the whole cluster as ok."""
@@ -37,104 +68,103 @@ class ClusterStore(ClusterCustomers, CatalogueCopies, RedisStore):
             states = {"": states}
         return all(state.get("cluster_state") == "ok" for state in states.values())
 
-    # -- a customer's labels: numbers from a copy, the customer's step, marks, the answer ---
+    # -- the two steps, and the cached catalogue --------------------------------------
+
+    def _customer_step(self, customer_id, op, *args):
+        pending = f"{self._p}pending:{{{slot_tags()[key_slot(self._attached_key(customer_id).encode())]}}}"
+        keys = [self._customer_key(customer_id), self._attached_key(customer_id), pending]
+        return self._run("cluster/customer", keys, [op, customer_id, time.time(), *args])
+
+    def _catalogue_step(self, c="", s=0, touched=(), carried=()):
+        """The bits of the ``touched`` numbers follow the customer's set ``carried`` (as of
+        its change ``s``): (status, the carried numbers with their bit set, the touched
+        numbers that are no label, the cached catalogue brought up to date)."""
+        known = self._catalogue
+        keys = [self._key(name) for name in ("version", "label-log", "label-numbers", "label-cards", "label-ids")]
+        args = [self._c, known.version, c, s, len(touched), *touched, *carried]
+        status, shown, dead, version, *delta = self._run("cluster/catalogue", keys, args)
+        return status, shown, dead, self._follow(known, version, delta)
+
+    def _follow(self, known, version, delta):
+        """The cache as of ``version`` (or later), from the labels written since ``known``."""
+        if not delta:
+            return known
+        with self._lock:
+            latest = self._catalogue
+            whole, changes = delta[0], delta[1:]
+            if not whole and latest.version >= version:
+                return latest
+            base = Catalogue(version, {}, {}) if whole else max(latest, known, key=lambda cat: cat.version)
+            numbers, cards = dict(base.numbers), dict(base.cards)
+            for label_id, n, card in zip(changes[::3], changes[1::3], changes[2::3]):
+                cards.pop(numbers.pop(label_id, None), None)
+                if n:
+                    numbers[label_id], cards[n] = n, _card(card)
+            self._catalogue = Catalogue(version, numbers, cards)
+            return self._catalogue
+
+    def _synced(self, customer_id, c, s, carried, touched):
+        """The catalogue's step; again from the set as it is now while a later change of
+        the customer's reached the bitmaps first."""
+        for _ in range(SYNC_TRIES):
+            status, shown, dead, latest = self._catalogue_step(c, s, touched, carried)
+            if status == "ok":
+                return shown, dead, latest
+            status, *now = self._customer_step(customer_id, "get")
+            if status == "missing" or now[0] != c:  # deleted: its delete clears the bits
+                return [], dead, latest
+            s, carried = now[1], now[2]
+        raise StoreUnavailable(f"customer {customer_id!r} kept changing")
+
+    # -- a customer's labels -------------------------------------------------------------
 
     def _labels_json(self, customer_id, change, label_ids, cap, again=True):
-        self._repair_now_and_then()
-        copy = self._copy_of(customer_id)
-        numbers = self._copy_numbers(copy, label_ids) if label_ids and change != "get" else {}
+        known = self._catalogue
+        if change != "get" and not known.numbers.keys() >= set(label_ids):
+            known = self._catalogue_step()[3]  # the cache may lag behind a label made since
+        numbers = [known.numbers[i] for i in label_ids if i in known.numbers]
         if change == "attach" and len(numbers) < len(label_ids):
-            numbers = self._catalogue_numbers(customer_id, label_ids, numbers)
-        keys = [self._customer_key(customer_id), self._attached_key(customer_id)]
-        status, *rest = self._run("cluster/customer_labels", keys, [change, cap, *numbers.values()])
-        if status == "cap" and self._drop_dead(customer_id, rest[2]):
-            # Numbers of deleted labels not yet detached took room: try once more without them.
-            status, *rest = self._run("cluster/customer_labels", keys, [change, cap, *numbers.values()])
+            if self._get_customer(customer_id) is None:
+                raise NotFound("customer", customer_id)
+            raise UnknownLabels([i for i in label_ids if i not in known.numbers])
+        status, *rest = self._customer_step(customer_id, change, cap, *numbers)
         if status == "missing":
             raise NotFound("customer", customer_id)
         if status == "cap":
+            if again and self._forget_dead(customer_id, rest[2]):
+                return self._labels_json(customer_id, change, label_ids, cap, again=False)
             raise TooManyLabels(cap, rest[0], rest[1])
-        c, added, carried = rest
-        # Only the catalogue decides whether a label is live: the mark step for the
-        # labels just attached, and a look there for any the copy has no card of.
-        dead = self._run("cluster/mark", [self._key("label-ids")], [self._c, c, *added]) if added else []
-        if dead and again and self._renumbered([i for i, n in numbers.items() if n in dead]):
-            # The copy lagged behind a label deleted and made again: its old number
-            # goes, and the attach runs once more with the catalogue's numbers.
-            self._forget_numbers(customer_id, dead)
+        c, s, carried, changed = rest
+        shown, dead, latest = self._synced(customer_id, c, s, carried, numbers if change != "get" else ())
+        if change != "get" and again and any(latest.numbers.get(i) != known.numbers.get(i) for i in label_ids):
+            # The cache lagged behind a label deleted or made again: what this attached
+            # of it goes, and the change runs again with the catalogue's numbers.
+            unknown = [i for i in label_ids if i not in latest.numbers]
+            if change == "attach":
+                self._detach_numbers(customer_id, set(dead) | (set(changed) if unknown else set()))
+                if unknown:
+                    raise UnknownLabels(unknown)
             return self._labels_json(customer_id, change, label_ids, cap, again=False)
-        shown = [n for n in carried if n not in dead]
-        body, missing = self._copy_answer(copy, shown)
-        if missing:
-            live = self._label_ids(missing)
-            dead += [n for n, label_id in zip(missing, live) if label_id is None]
-            behind = [label_id for label_id in live if label_id is not None]
-            for label_id in behind:  # the copy lags: bring it in line, and answer again
-                self._sync_label(label_id)
-            if behind:
-                body, _ = self._copy_answer(copy, [n for n in shown if n not in dead])
-        # A label deleted while this attached it, or left by a stopped process.
-        self._forget_numbers(customer_id, dead)
-        return body
+        found = sorted(latest.cards[n] for n in shown if n in latest.cards)
+        return '{"data": [' + ", ".join(text for _, text in found) + "]}"
 
-    def _forget_numbers(self, customer_id, dead):
-        if dead:
-            with availability():
-                self._redis.srem(self._attached_key(customer_id), *dead)
+    def _detach_numbers(self, customer_id, numbers):
+        if numbers:
+            status, *rest = self._customer_step(customer_id, "detach", 0, *numbers)
+            if status == "ok":
+                self._synced(customer_id, rest[0], rest[1], rest[2], list(numbers))
 
-    def _label_ids(self, numbers):
-        """The catalogue's label id for each number; None where the label is gone."""
-        with availability():
-            return self._redis.hmget(self._key("label-ids"), numbers) if numbers else []
-
-    def _live_numbers(self, label_ids):
-        """The catalogue's number for each live label of these ids."""
-        with availability():
-            found = self._redis.hmget(self._key("label-numbers"), label_ids) if label_ids else []
-        return {label_id: n for label_id, n in zip(label_ids, found) if n is not None}
-
-    def _renumbered(self, label_ids):
-        """Whether any of these labels has a live number now (their copies are brought in line)."""
-        live = self._live_numbers(label_ids)
-        for label_id in live:
-            self._sync_label(label_id)
-        return bool(live)
-
-    def _catalogue_numbers(self, customer_id, label_ids, known):
-        """The numbers from the catalogue itself, when the copy knows fewer: it may lag."""
-        numbers = self._live_numbers(label_ids)
-        if len(numbers) < len(label_ids):
-            if self._get_customer(customer_id) is None:
-                raise NotFound("customer", customer_id)
-            raise UnknownLabels([label_id for label_id in label_ids if label_id not in numbers])
-        for label_id in numbers.keys() - known.keys():
-            self._sync_label(label_id)
-        return numbers
-
-    def _drop_dead(self, customer_id, carried):
-        """Take the numbers of deleted labels off a customer; whether there were any."""
-        dead = [n for n, label_id in zip(carried, self._label_ids(carried)) if label_id is None]
-        self._forget_numbers(customer_id, dead)
+    def _forget_dead(self, customer_id, carried):
+        """Take numbers of deleted labels, not yet detached, off a customer at its cap:
+        whether there were any."""
+        latest = self._catalogue_step()[3]
+        dead = [n for n in carried if n not in latest.cards]
+        self._detach_numbers(customer_id, dead)
         return bool(dead)
 
-    # -- labels: the catalogue's scripts, then the copies ---------------------------
-
-    def _create_label(self, label, key):
-        with self._syncing(label["id"]):
-            super()._create_label(label, key)
-
-    def _update_label(self, label_id, changes, new_key):
-        with self._syncing(label_id):
-            return super()._update_label(label_id, changes, new_key)
-
-    def _delete_label(self, label_id):
-        with self._syncing(label_id):
-            deleted = self._drop_label(label_id)
-        self._detach_dropped_labels()
-        return deleted
+    # -- labels: the single node's scripts; a delete detaches from each carrier ------------
 
     def _detach_dropped_labels(self):
-        """Detach dropped labels from every customer the bitmap names, a batch at a time."""
         with availability():
             pending = self._redis.smembers(self._key("label-gc"))
         for n in pending:
@@ -147,7 +177,85 @@ class ClusterStore(ClusterCustomers, CatalogueCopies, RedisStore):
                 done, ids = batch[::2], [customer_id for customer_id in batch[1::2] if customer_id]
                 self._call(lambda pipe: [pipe.srem(self._attached_key(i), n) for i in ids])
 
-    # -- the whole state: the catalogue in one step, customers slot by slot ---------
+    # -- customers: their own slot, and the catalogue's index of them ----------------------
+
+    def _index(self, op, customer_id, n="", *numbers):
+        keys = [self._key("customers"), self._key("customer-seq")]
+        return self._run("cluster/index", keys, [self._c, customer_id, op, n, *numbers])
+
+    def _create_customer(self, customer):
+        customer_id = customer["id"]
+        n = self._index("reserve", customer_id)
+        if not self._customer_step(customer_id, "create", n, *pairs(customer)):
+            self._index("unmap", customer_id, n)
+            raise Conflict("id", customer_id)
+        self._index("add", customer_id, n)  # listed again: a delete of the same id may have unlisted it
+
+    def _delete_customer(self, customer_id):
+        status, *rest = self._customer_step(customer_id, "delete")
+        if status == "missing":
+            return False
+        self._unindex(customer_id, rest[0], rest[2])
+        return True
+
+    def _unindex(self, customer_id, c, carried):
+        """Unlist a deleted customer and clear its bits; listed again if made again meanwhile."""
+        self._index("drop", customer_id, c, *carried)
+        with availability():
+            again = self._redis.hget(self._customer_key(customer_id), "n")
+        if again is not None:
+            self._index("add", customer_id, again)
+
+    def _customers(self, ids, also=None):
+        """Each customer's hash (empty when it does not exist) and, with ``also``, another reply of it."""
+
+        def commands(pipe):
+            for customer_id in ids:
+                pipe.hgetall(self._customer_key(customer_id))
+                if also:
+                    also(pipe, customer_id)
+
+        replies = self._call(commands)
+        return list(zip(replies[::2], replies[1::2])) if also else replies
+
+    def _list_customers(self, limit, after):
+        found, start = [], "(" + after if after is not None else "-"
+        while len(found) <= limit:
+            with availability():
+                ids = self._redis.zrangebylex(self._key("customers"), start, "+", 0, limit + 1 - len(found))
+            if not ids:
+                break
+            # The index may list a customer being made or deleted: only those with keys count.
+            found += [record(flat, CUSTOMER_FIELDS) for flat in self._customers(ids) if flat]
+            start = "(" + ids[-1]
+        return Page(found[:limit], found[limit - 1]["id"] if len(found) > limit else None)
+
+    def _carriers(self, label_key, position, count):
+        """(label number, [(customer number, customer fields)]) of up to ``count`` bits after
+        ``position`` that the customer's own set confirms (a change may be half-way)."""
+        batch = self._run("cluster/carriers", [label_key], [self._c, position, count, "read"])
+        if batch is None:
+            return None, None
+        n, candidates = batch[0], list(zip(batch[1::2], batch[2::2]))
+        ids = [customer_id for _, customer_id in candidates if customer_id]
+        replies = iter(self._customers(ids, lambda pipe, i: pipe.sismember(self._attached_key(i), n)))
+        checked = [(number, *next(replies)) if customer_id else (number, {}, 0) for number, customer_id in candidates]
+        return n, [(number, flat, carries and int(flat["n"]) == number) for number, flat, carries in checked]
+
+    def _label_customers(self, label_id, limit, after):
+        found, position = [], after if after is not None else -1
+        while len(found) <= limit:
+            n, batch = self._carriers(self._label_key(label_id), position, limit + 1 - len(found))
+            if n is None:
+                return None
+            if not batch:
+                break
+            found += [(number, record(flat, CUSTOMER_FIELDS)) for number, flat, carries in batch if carries]
+            position = batch[-1][0]
+        customers = [customer for _, customer in found[:limit]]
+        return Page(customers, str(found[limit - 1][0]) if len(found) > limit else None)
+
+    # -- the whole state: the catalogue in one step, customers slot by slot ---------------
 
     def _export(self):
         keys = [self._key("labels"), self._key("customers"), self._key("label-ids")]
@@ -166,11 +274,10 @@ class ClusterStore(ClusterCustomers, CatalogueCopies, RedisStore):
         # The catalogue first: it holds the seed mark that 'once' checks.
         if not super()._replace(labels, customers, mode, keys="catalogue"):
             return False
-        self._write_copies(labels)
         with availability():
             old = [
                 key
-                for kind in ("customer:*", "L:*")
+                for kind in ("customer:*", "L:*", "pending:*")
                 for key in self._redis.scan_iter(match=glob_pattern(self._p) + kind, count=BATCH)
             ]
         for start in range(0, len(old), BATCH):
@@ -188,3 +295,42 @@ class ClusterStore(ClusterCustomers, CatalogueCopies, RedisStore):
             pipe.hset(self._customer_key(customer["id"]), mapping={**fields, "n": number})
             if label_ids:
                 pipe.sadd(self._attached_key(customer["id"]), *(numbers[i] for i in label_ids))
+
+    # -- the sweep, and the layout's step --------------------------------------------------
+
+    def sweep(self, older=PENDING_SECONDS):
+        """Finish what stopped processes left: label deletes, and changes of a customer
+        whose catalogue step did not follow ``older`` seconds after."""
+        super().sweep()
+        cutoff, tags = time.time() - older, list(slot_tags().values())
+        for start in range(0, len(tags), BATCH):
+            keys = [f"{self._p}pending:{{{tag}}}" for tag in tags[start : start + BATCH]]
+            found = self._call(lambda pipe: [pipe.zrangebyscore(key, "-inf", cutoff, 0, BATCH) for key in keys])
+            for key, entries in zip(keys, found):
+                for entry in entries:
+                    customer_id, c, *numbers = entry.split(" ")
+                    status, *now = self._customer_step(customer_id, "get")
+                    if status == "ok" and now[0] == c:
+                        self._synced(customer_id, c, now[1], now[2], numbers)
+                    else:  # deleted, and perhaps made again with another number
+                        self._unindex(customer_id, c, numbers)
+                    with availability():
+                        self._redis.zrem(key, entry)
+
+    def _leave_layout_2(self, renew):
+        """Layout 2 kept copies of the catalogue and left bits of customers that no
+        longer carry a label: the copies go, and the bits follow the customers' sets."""
+        with availability():
+            copies = self._redis.scan_iter(match=glob_pattern(f"{self._p}{{{self._p}catalogue:") + "*", count=BATCH)
+            self._call(lambda pipe: [pipe.delete(key) for key in [*copies, self._key("label-sync")]])
+            label_ids = self._redis.hvals(self._key("label-ids"))
+        for label_id in label_ids:
+            n, position = None, -1
+            while True:
+                n, batch = self._carriers(self._label_key(label_id), position, BATCH)
+                if not batch:
+                    break
+                stale = [number for number, _, carries in batch if not carries]
+                self._call(lambda pipe: [pipe.setbit(self._key(f"carriers:{n}"), c, 0) for c in stale])
+                position = batch[-1][0]
+                renew()

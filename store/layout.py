@@ -16,6 +16,9 @@ Layouts:
    Python, but re-written by Lua (cjson) when a label changed;
 2. every label card written by one encoder (``base.label_json``); a label's
    hash counts its changes in ``v``.
+3. label writes bump ``version`` and note the label in ``label-log``, from which a
+   cluster's processes keep their cached catalogue; on a cluster, the copies of the
+   catalogue and ``label-sync`` are gone, and the carriers bitmaps are exact.
 """
 
 import logging
@@ -27,7 +30,7 @@ from .errors import StoreUnavailable
 from .redis_support import availability
 
 #: The layout this code reads and writes.
-LAYOUT = 2
+LAYOUT = 3
 #: Seconds a migrating process holds the lock without renewing it: if it dies,
 #: another may take over after this long.
 LOCK_SECONDS = 30
@@ -64,8 +67,17 @@ def _rewrite_cards(store, lock):
         start += BATCH
 
 
+def _start_label_log(store, lock):
+    """Layout 2 to 3: a version, and a log that starts at it (caches begin with a whole
+    read); then what the store's own layout 2 left (a cluster's copies)."""
+    with availability():
+        if store._redis.zscore(store._key("label-log"), "") is None:
+            store._redis.zadd(store._key("label-log"), {"": store._redis.incr(store._key("version"))})
+    store._leave_layout_2(lambda: _renew(lock))
+
+
 #: STEPS[n] brings layout n to n + 1.
-STEPS = {1: _rewrite_cards}
+STEPS = {1: _rewrite_cards, 2: _start_label_log}
 
 
 def current(store):

@@ -33,7 +33,7 @@ SCRIPTS = (
     "replace",
 )
 #: Scripts that answer with a customer's labels start with lua/cards.lua.
-USES_CARDS = ("customer_labels", "cluster/answer")
+USES_CARDS = ("customer_labels",)
 #: The catalogue's keys a replace is given (replace.lua), in its order.
 REPLACE_KEYS = (
     "seeded",
@@ -47,7 +47,12 @@ REPLACE_KEYS = (
     "customers",
     "customer-seq",
     "layout",
+    "version",
+    "label-log",
 )
+#: Every label write bumps ``version`` and notes the label in ``label-log``: what
+#: a cluster's processes bring their cached catalogue up to date from (cluster.py).
+LOGGED = ("version", "label-log")
 #: How often a label update reads again when another write came between its read and its change.
 UPDATE_TRIES = 10
 #: Carriers detached per script while a label is deleted: each script stays
@@ -109,6 +114,9 @@ class RedisStore(Store):
         with contextlib.suppress(NotFound):  # deleted meanwhile
             self._update_label(label_id, {}, None)
 
+    def _leave_layout_2(self, renew):
+        """What layout 2 left that layout 3 does not keep: nothing, on one Redis."""
+
     def _healthy(self):
         return bool(self._redis.ping())
 
@@ -133,6 +141,7 @@ class RedisStore(Store):
         keys = [
             self._label_key(label["id"]),
             *map(self._key, ("labels", "label-names", "label-ids", "label-seq", "label-cards", "label-numbers")),
+            *map(self._key, LOGGED),
         ]
         taken = self._run("create_label", keys, [label["id"], key, card(label, key), *pairs(label)])
         if taken != "ok":
@@ -145,7 +154,7 @@ class RedisStore(Store):
     def _update_label(self, label_id, changes, new_key):
         # The card is built here, from the label as read plus the changes (one
         # encoder); the script applies both unless the label changed meanwhile.
-        keys = [self._label_key(label_id), self._key("label-names"), self._key("label-cards")]
+        keys = [self._label_key(label_id), *map(self._key, ("label-names", "label-cards", *LOGGED))]
         for _ in range(UPDATE_TRIES):
             flat = self._hash(keys[0])
             if not flat:
@@ -172,6 +181,7 @@ class RedisStore(Store):
         keys = [
             self._label_key(label_id),
             *map(self._key, ("label-names", "labels", "label-ids", "label-gc", "label-cards", "label-numbers")),
+            *map(self._key, LOGGED),
         ]
         return self._run("delete_label", keys, [label_id]) != 0
 
@@ -186,6 +196,10 @@ class RedisStore(Store):
             keys = [self._key(f"carriers:{n}"), self._key("label-gc")]
             while not self._run("detach_carriers", keys, [self._c, self._p, n, DETACH_BATCH]):
                 pass
+
+    def sweep(self):
+        """Finish what processes that stopped left half-done: label deletes."""
+        self._detach_dropped_labels()
 
     def _page(self, keys, limit, after, head, tail, fields):
         start = "(" + after if after is not None else "-"

@@ -100,7 +100,7 @@ def test_a_namespace_is_migrated_on_its_first_use(old_store):
 
 
 def test_migrating_is_idempotent_and_a_fresh_store_starts_current(old_store):
-    assert layout.migrate(old_store) == [1]
+    assert layout.migrate(old_store) == [1, 2]
     assert layout.migrate(old_store) == []
     old_store.clear()
     fresh = RedisStore(old_store._redis, "fresh:") if not isinstance(old_store, ClusterStore) else None
@@ -118,7 +118,7 @@ def test_one_process_migrates_at_a_time(old_store):
         layout.migrate(old_store)
     assert layout.current(old_store) == 1
     threading.Timer(0.3, other.release).start()
-    assert layout.migrate(old_store, wait=5) == [1]
+    assert layout.migrate(old_store, wait=5) == [1, 2]
 
 
 def test_a_newer_layout_stops_the_start_and_is_not_ready(old_store):
@@ -209,5 +209,50 @@ def test_a_migrator_that_lost_its_lock_stops_and_the_next_run_finishes(old_store
         layout.migrate(old_store)
     assert layout.current(old_store) == 1  # the step was not recorded as done
     monkeypatch.setattr(type(old_store), "_rewrite_card", real_rewrite)
-    assert layout.migrate(old_store) == [1]
+    assert layout.migrate(old_store) == [1, 2]
     assert old_store.export() == LAYOUT_1["reads"]["export"]
+
+
+#: Written by the release before the cached catalogue on a real 3-master cluster:
+#: sixteen copies of the catalogue's cards, a label write whose process stopped
+#: before its copies followed (its ``label-sync`` entry), and the bits a detach and
+#: a customer's delete left set.
+CLUSTER_2 = json.loads((ROOT / "tests" / "layouts" / "cluster-layout-2.json").read_text())
+
+
+def set_bits(client, key):
+    return {i for i in range(64 * 8) if client.getbit(key, i)}
+
+
+def test_a_cluster_of_layout_2_reads_back_the_same_without_copies_and_with_exact_bits(cluster_client):
+    load_keys(cluster_client, CLUSTER_2["keys"])
+    store = ClusterStore(cluster_client, PREFIX)
+    catalogue = "cl:{cl:catalogue}:"
+    assert layout.current(store) == 2
+    assert cluster_client.zcard(catalogue + "label-sync") == 1
+    assert len(list(cluster_client.scan_iter(match="cl:{cl:catalogue:*", count=1000))) == 32
+    assert set_bits(cluster_client, catalogue + "carriers:2") == {1, 3, 4}  # customer 1 detached it
+    assert set_bits(cluster_client, catalogue + "carriers:4") == {1, 5}  # customer 5 was deleted
+
+    assert layout.migrate(store) == [2]
+    assert not list(cluster_client.scan_iter(match="cl:{cl:catalogue:*", count=1000))
+    assert not cluster_client.exists(catalogue + "label-sync")
+    assert set_bits(cluster_client, catalogue + "carriers:2") == {3, 4}
+    assert set_bits(cluster_client, catalogue + "carriers:4") == {1}
+    assert set_bits(cluster_client, catalogue + "carriers:1") == {1, 2, 4, 6}
+
+    reads = CLUSTER_2["reads"]
+    assert store.export() == reads["export"]
+    for customer_id, answer in reads["labels_of"].items():
+        assert json.loads(store.labels_json(customer_id)) == answer
+    for label_id, customers in reads["label_customers"].items():
+        assert [c["id"] for c in store.label_customers(label_id, 100).items] == customers
+    spaced = store.namespace("team-a")
+    spaced.ensure_layout()
+    assert spaced.export() == reads["namespace_export"]
+    # Writes go on, and the bits follow them.
+    customer = "00000000-0000-4000-8000-000000000003"
+    assert [label["id"] for label in labels_of(store, customer, "attach", ["cafe"])] == ["cafe", "churn"]
+    assert [label["id"] for label in labels_of(store, customer, "detach", ["churn"])] == ["cafe"]
+    assert set_bits(cluster_client, catalogue + "carriers:2") == {4}
+    assert set_bits(cluster_client, catalogue + "carriers:4") == {1, 3}

@@ -1,7 +1,7 @@
 -- Create a label, unless its id or name is taken, and give it the next label number.
 -- KEYS[1] label hash, KEYS[2] zset of label ids, KEYS[3] label-names hash,
 -- KEYS[4] label-ids hash (number -> id), KEYS[5] label-seq, KEYS[6] label-cards hash,
--- KEYS[7] label-numbers hash (id -> number)
+-- KEYS[7] label-numbers hash (id -> number), KEYS[8] version, KEYS[9] label-log
 -- ARGV[1] id, ARGV[2] name key, ARGV[3] the label's card (see customer_labels.lua),
 -- ARGV[4..] field, value, ...
 -- Returns 'ok', 'id' or 'name' (what is taken).
@@ -15,4 +15,5 @@ redis.call('HSET', KEYS[4], n, ARGV[1])
 redis.call('HSET', KEYS[6], n, ARGV[3])
 redis.call('HSET', KEYS[7], ARGV[1], n)
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
+redis.call('ZADD', KEYS[9], redis.call('INCR', KEYS[8]), ARGV[1])
 return 'ok'

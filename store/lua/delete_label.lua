@@ -1,7 +1,8 @@
 -- Delete a label: at once from the catalogue, so that nothing can attach it or
 -- see it any more; its carriers are detached afterwards, in batches (detach_carriers).
 -- KEYS[1] label hash, KEYS[2] label-names hash, KEYS[3] zset of label ids,
--- KEYS[4] label-ids hash, KEYS[5] label-gc set, KEYS[6] label-cards hash, KEYS[7] label-numbers hash
+-- KEYS[4] label-ids hash, KEYS[5] label-gc set, KEYS[6] label-cards hash, KEYS[7] label-numbers hash,
+-- KEYS[8] version, KEYS[9] label-log
 -- ARGV[1] label id
 -- Returns the label's number, or 0 when there is no such label.
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
@@ -13,4 +14,5 @@ redis.call('HDEL', KEYS[6], n)
 redis.call('HDEL', KEYS[7], ARGV[1])
 redis.call('DEL', KEYS[1])
 redis.call('SADD', KEYS[5], n)
+redis.call('ZADD', KEYS[9], redis.call('INCR', KEYS[8]), ARGV[1])
 return tonumber(n)

@@ -2,11 +2,14 @@
 -- Other prefixes (other namespaces, other services) are left alone.
 -- KEYS[1] seeded, KEYS[2] labels, KEYS[3] label-names, KEYS[4] label-ids, KEYS[5] label-numbers,
 -- KEYS[6] label-cards, KEYS[7] label-seq, KEYS[8] label-gc, KEYS[9] customers, KEYS[10] customer-seq,
--- KEYS[11] layout (the key layout's version: what is written is in ARGV[7]'s; 'forget' deletes it)
+-- KEYS[11] layout (the key layout's version: what is written is in ARGV[7]'s; 'forget' deletes it),
+-- KEYS[12] version, KEYS[13] label-log (a new version, and a log that starts at it; 'forget'
+-- deletes both: only mock namespaces are forgotten, and no process caches their catalogue)
 -- (the catalogue's keys, one slot)
--- Derived: whatever SCAN finds under the prefixes (to delete); C label:<id>, C carriers:<n>
--- and C customer-ids:<c div 128> (the catalogue's slot); with 'all', P customer:{<id>} and
--- P L:{<id>}, which share the slot only on one Redis or in a mock namespace.
+-- Derived: whatever SCAN finds under the prefixes (to delete); C label:<id>, C carriers:<n>,
+-- C applied:<c div 128> (a cluster's) and C customer-ids:<c div 128> (the catalogue's slot);
+-- with 'all', P customer:{<id>} and P L:{<id>}, which share the slot only on one Redis or in
+-- a mock namespace.
 -- ARGV[1] catalogue key prefix, ARGV[2] customer key prefix, ARGV[3] and ARGV[4] the same as
 -- SCAN patterns (glob characters escaped),
 -- ARGV[5] 'always'; 'once' (only if never seeded, then mark it seeded); or 'forget'
@@ -16,21 +19,24 @@
 -- number of label ids, label id, ...
 -- Returns 1, or 0 when 'once' found it seeded already.
 local c, p, mode = ARGV[1], ARGV[2], ARGV[5]
-local seeded, labels, names, ids, numbers_of, cards, label_seq, gc, customers, customer_seq, layout = unpack(KEYS)
+local seeded, labels, names, ids, numbers_of, cards, label_seq, gc, customers, customer_seq, layout, version, log =
+  unpack(KEYS)
 if mode == 'once' then
   if redis.call('EXISTS', seeded) == 1 then return 0 end
   redis.call('SET', seeded, '1')
 end
+redis.call('DEL', log)
 if mode == 'forget' then
-  redis.call('DEL', seeded, layout)
+  redis.call('DEL', seeded, layout, version)
 else
   redis.call('SET', layout, ARGV[7])
+  redis.call('ZADD', log, redis.call('INCR', version), '')
 end
 -- On a Redis Cluster the customers' own keys live in other slots: the caller
 -- ('catalogue') deletes and writes those, and this script the catalogue's.
 local everything = ARGV[6] == 'all'
 local patterns = {}
-for _, kind in ipairs({'label:*', 'carriers:*', 'customer-ids:*'}) do
+for _, kind in ipairs({'label:*', 'carriers:*', 'customer-ids:*', 'applied:*'}) do
   patterns[#patterns + 1] = ARGV[3] .. kind
 end
 if everything then

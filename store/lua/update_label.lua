@@ -2,7 +2,8 @@
 -- The caller builds the card from what it read plus the changes (one encoder, in
 -- Python), so the script only checks that what it read is still there: the
 -- label's version, 'v', counts its changes (absent: 0).
--- KEYS[1] label hash, KEYS[2] label-names hash, KEYS[3] label-cards hash
+-- KEYS[1] label hash, KEYS[2] label-names hash, KEYS[3] label-cards hash, KEYS[4] version,
+-- KEYS[5] label-log
 -- ARGV[1] id, ARGV[2] the version read, ARGV[3] new name key or '', ARGV[4] the card after,
 -- ARGV[5] n, ARGV[6..5+n] fields to remove, then field, value, ... to set.
 -- Returns 'ok', 'missing', 'changed' (read again and retry) or 'name' (the new name is taken).
@@ -21,4 +22,5 @@ for i = 6, 5 + n do redis.call('HDEL', KEYS[1], ARGV[i]) end
 if #ARGV > 5 + n then redis.call('HSET', KEYS[1], unpack(ARGV, 6 + n)) end
 redis.call('HINCRBY', KEYS[1], 'v', 1)
 redis.call('HSET', KEYS[3], redis.call('HGET', KEYS[1], 'n'), ARGV[4])
+redis.call('ZADD', KEYS[5], redis.call('INCR', KEYS[4]), ARGV[1])
 return 'ok'
