@@ -6,14 +6,17 @@ other scheme is an error at start, not at the first request.
 """
 
 import logging
+import random
+import threading
 from urllib.parse import urlsplit
 
 from flask import current_app, has_request_context, request
 
+from ..server import ARRIVED
 from ..settings import ConfigError
 from . import layout
 from .base import DEFAULT_COLOR, LABEL_CAP, Page, Store
-from .cluster import ClusterStore
+from .cluster import BEGAN, ClusterStore
 from .connection import make_client
 from .errors import Conflict, NotFound, StoreError, StoreUnavailable, TooManyLabels, UnknownLabels
 from .memory import MemoryStore
@@ -42,10 +45,14 @@ __all__ = [
     "get_store",
     "init_app",
     "store_from_url",
+    "sweep_now_and_then",
 ]
 
 #: Seconds a starting process waits for another that migrates the layout.
 LAYOUT_WAIT = 10
+#: Seconds between a server's sweeps of what stopped processes left (about: jittered,
+#: so that the servers of one deployment spread theirs).
+SWEEP_SECONDS = 30
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 CLUSTER_SCHEMES = ("redis", "rediss")
 EXTENSION = "customer_labels.store"
@@ -116,7 +123,33 @@ def get_store(ensure_layout=True):
     """The store of the current request's namespace (the default one outside mock
     mode), its data in this release's layout (StoreUnavailable while another
     process migrates it)."""
+    if has_request_context():
+        BEGAN.set(request.environ.get(ARRIVED))  # when it arrived, as the server saw it
     store = get_namespaces().get(request.environ.get(NAMESPACE) if has_request_context() else None)
     if ensure_layout:
         store.ensure_layout()
     return store
+
+
+def sweep_now_and_then(app, every=SWEEP_SECONDS):
+    """Finish what stopped processes left half-done (the store's ``sweep``) every
+    ``every`` seconds or so, in a daemon thread; the thread (``stop()`` ends it), or
+    None for a store that never leaves anything (in memory) or an app without one."""
+    store = app.extensions[EXTENSION].default if EXTENSION in app.extensions else None
+    if not hasattr(store, "sweep"):
+        return None
+    stopped = threading.Event()
+
+    def sweep_forever():
+        while not stopped.wait(every * random.uniform(0.5, 1.5)):
+            try:
+                store.sweep()
+            except StoreUnavailable as err:
+                log.warning("store sweep skipped: %s", err.cause)
+            except Exception:  # the next sweep tries again; a dead thread never would
+                log.exception("store sweep failed")
+
+    thread = threading.Thread(target=sweep_forever, name="store-sweep", daemon=True)
+    thread.stop = stopped.set
+    thread.start()
+    return thread

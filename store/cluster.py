@@ -9,6 +9,7 @@ catalogue's step that every request makes anyway. How each promise is kept this
 way is in store/README.md.
 """
 
+import contextvars
 import threading
 import time
 from collections import namedtuple
@@ -29,6 +30,11 @@ BATCH = 1000
 PENDING_SECONDS = 60
 #: Times the catalogue's step may find a later change of the same customer first.
 SYNC_TRIES = 10
+
+#: When the current request arrived (``time.monotonic()``), or None (then: now). A read
+#: of the catalogue's version that another request of this process sent after that
+#: serves it: a label deleted before the request began is gone in that version too.
+BEGAN = contextvars.ContextVar("began", default=None)
 
 #: A process's copy of the catalogue's live labels as of ``version``: label id ->
 #: number, and number -> (name key, the label as JSON).
@@ -60,6 +66,8 @@ class ClusterStore(RedisStore):
         super().__init__(client, prefix)
         self._catalogue = Catalogue(-1, {}, {})
         self._lock = threading.Lock()
+        #: (when it was sent, the version) of the latest read of the catalogue's version.
+        self._seen = (float("-inf"), -1)
 
     def _healthy(self):
         """Every master answers and sees the whole cluster as ok."""
@@ -71,19 +79,46 @@ class ClusterStore(RedisStore):
     # -- the two steps, and the cached catalogue --------------------------------------
 
     def _customer_step(self, customer_id, op, *args):
+        if op == "get":
+            # Two plain commands cost Redis less than a script. The set first: a change
+            # landing between them shows in the hash, and the read then checks its bits.
+            carried, (c, s, p) = self._call(
+                lambda pipe: (
+                    pipe.smembers(self._attached_key(customer_id)),
+                    pipe.hmget(self._customer_key(customer_id), "n", "s", "p"),
+                )
+            )
+            return ["missing"] if c is None else ["ok", c, s or "0", list(carried), p.split() if p else [], []]
         pending = f"{self._p}pending:{{{slot_tags()[key_slot(self._attached_key(customer_id).encode())]}}}"
         keys = [self._customer_key(customer_id), self._attached_key(customer_id), pending]
         return self._run("cluster/customer", keys, [op, customer_id, time.time(), *args])
 
     def _catalogue_step(self, c="", s=0, touched=(), carried=()):
         """The bits of the ``touched`` numbers follow the customer's set ``carried`` (as of
-        its change ``s``): (status, the carried numbers with their bit set, the touched
-        numbers that are no label, the cached catalogue brought up to date)."""
+        its change ``s``): (status, the touched numbers that are no label, the cached
+        catalogue brought up to date). With no customer, only the cache."""
         known = self._catalogue
         keys = [self._key(name) for name in ("version", "label-log", "label-numbers", "label-cards", "label-ids")]
         args = [self._c, known.version, c, s, len(touched), *touched, *carried]
-        status, shown, dead, version, *delta = self._run("cluster/catalogue", keys, args)
-        return status, shown, dead, self._follow(known, version, delta)
+        sent = time.monotonic()
+        status, dead, version, *delta = self._run("cluster/catalogue", keys, args)
+        self._saw(sent, version)
+        return status, dead, self._follow(known, version, delta)
+
+    def _saw(self, sent, version):
+        if sent > self._seen[0]:
+            self._seen = (sent, version)
+
+    def _version(self):
+        """The catalogue's version, as read after the current request began."""
+        began, (sent, version) = BEGAN.get(), self._seen
+        if began is not None and sent >= began:
+            return version
+        sent = time.monotonic()
+        with availability():
+            version = int(self._redis.get(self._key("version")) or 0)
+        self._saw(sent, version)
+        return version
 
     def _follow(self, known, version, delta):
         """The cache as of ``version`` (or later), from the labels written since ``known``."""
@@ -103,30 +138,60 @@ class ClusterStore(RedisStore):
             self._catalogue = Catalogue(version, numbers, cards)
             return self._catalogue
 
-    def _synced(self, customer_id, c, s, carried, touched):
-        """The catalogue's step; again from the set as it is now while a later change of
-        the customer's reached the bitmaps first."""
+    def _settled(self, customer_id, c, s, carried, pending):
+        """The catalogue's step for a change of the customer's set: the bits of every
+        number it changed since the sweep last saw them follow (``pending``). Again from
+        the set as it is now while a later change got there first. The touched numbers
+        that are no label, the cache, and the set the bits followed."""
         for _ in range(SYNC_TRIES):
-            status, shown, dead, latest = self._catalogue_step(c, s, touched, carried)
+            status, dead, latest = self._catalogue_step(c, s, pending, carried)
             if status == "ok":
-                return shown, dead, latest
+                return dead, latest, carried
             status, *now = self._customer_step(customer_id, "get")
             if status == "missing" or now[0] != c:  # deleted: its delete clears the bits
-                return [], dead, latest
-            s, carried = now[1], now[2]
+                return dead, latest, []
+            s, carried, pending = now[1:4]
         raise StoreUnavailable(f"customer {customer_id!r} kept changing")
+
+    def _checked(self, c, s, carried, pending):
+        """For a read: the cache, and the numbers of the set whose change's bits may not
+        follow yet (a change in flight, or one a stopped process left): not shown."""
+        if not pending:
+            return self._fresh(self._version()), ()
+        with availability():
+            applied = self._key(f"applied:{int(c) // 128}")
+            sent = time.monotonic()
+            version, done = self._call(lambda pipe: (pipe.get(self._key("version")), pipe.hget(applied, c)))
+            self._saw(sent, int(version or 0))
+            latest = self._fresh(int(version or 0))
+            if int(done or 0) >= int(s):
+                return latest, ()
+            half = [n for n in pending if n in carried]
+            found = self._call(lambda pipe: [pipe.getbit(self._key(f"carriers:{n}"), c) for n in half])
+        return latest, {n for n, bit in zip(half, found) if not bit}
+
+    def _fresh(self, version):
+        """The cache, brought up to ``version`` if it is behind."""
+        known = self._catalogue
+        return known if version == known.version else self._catalogue_step()[2]
 
     # -- a customer's labels -------------------------------------------------------------
 
-    def _labels_json(self, customer_id, change, label_ids, cap, again=True):
+    def _numbers(self, customer_id, change, label_ids):
+        """(the cache, the numbers of ``label_ids`` in it); an attach naming no label is
+        refused here, before anything is written."""
         known = self._catalogue
         if change != "get" and not known.numbers.keys() >= set(label_ids):
-            known = self._catalogue_step()[3]  # the cache may lag behind a label made since
+            known = self._catalogue_step()[2]  # the cache may lag behind a label made since
         numbers = [known.numbers[i] for i in label_ids if i in known.numbers]
         if change == "attach" and len(numbers) < len(label_ids):
             if self._get_customer(customer_id) is None:
                 raise NotFound("customer", customer_id)
             raise UnknownLabels([i for i in label_ids if i not in known.numbers])
+        return known, numbers
+
+    def _labels_json(self, customer_id, change, label_ids, cap, again=True):
+        known, numbers = self._numbers(customer_id, change, label_ids)
         status, *rest = self._customer_step(customer_id, change, cap, *numbers)
         if status == "missing":
             raise NotFound("customer", customer_id)
@@ -134,8 +199,12 @@ class ClusterStore(RedisStore):
             if again and self._forget_dead(customer_id, rest[2]):
                 return self._labels_json(customer_id, change, label_ids, cap, again=False)
             raise TooManyLabels(cap, rest[0], rest[1])
-        c, s, carried, changed = rest
-        shown, dead, latest = self._synced(customer_id, c, s, carried, numbers if change != "get" else ())
+        c, s, carried, pending, changed = rest
+        hidden, dead = (), []
+        if change == "get" or not pending:
+            latest, hidden = self._checked(c, s, carried, pending)
+        else:
+            dead, latest, carried = self._settled(customer_id, c, s, carried, pending)
         if change != "get" and again and any(latest.numbers.get(i) != known.numbers.get(i) for i in label_ids):
             # The cache lagged behind a label deleted or made again: what this attached
             # of it goes, and the change runs again with the catalogue's numbers.
@@ -145,19 +214,19 @@ class ClusterStore(RedisStore):
                 if unknown:
                     raise UnknownLabels(unknown)
             return self._labels_json(customer_id, change, label_ids, cap, again=False)
-        found = sorted(latest.cards[n] for n in shown if n in latest.cards)
+        found = sorted(latest.cards[n] for n in carried if n in latest.cards and n not in hidden)
         return '{"data": [' + ", ".join(text for _, text in found) + "]}"
 
     def _detach_numbers(self, customer_id, numbers):
         if numbers:
             status, *rest = self._customer_step(customer_id, "detach", 0, *numbers)
             if status == "ok":
-                self._synced(customer_id, rest[0], rest[1], rest[2], list(numbers))
+                self._settled(customer_id, *rest[:4])
 
     def _forget_dead(self, customer_id, carried):
         """Take numbers of deleted labels, not yet detached, off a customer at its cap:
         whether there were any."""
-        latest = self._catalogue_step()[3]
+        latest = self._catalogue_step()[2]
         dead = [n for n in carried if n not in latest.cards]
         self._detach_numbers(customer_id, dead)
         return bool(dead)
@@ -298,24 +367,25 @@ class ClusterStore(RedisStore):
 
     # -- the sweep, and the layout's step --------------------------------------------------
 
-    def sweep(self, older=PENDING_SECONDS):
+    def sweep(self, older=None):
         """Finish what stopped processes left: label deletes, and changes of a customer
-        whose catalogue step did not follow ``older`` seconds after."""
+        whose catalogue step did not follow within ``older`` (PENDING_SECONDS) seconds."""
         super().sweep()
-        cutoff, tags = time.time() - older, list(slot_tags().values())
+        cutoff = time.time() - (PENDING_SECONDS if older is None else older)
+        tags = list(slot_tags().values())
         for start in range(0, len(tags), BATCH):
             keys = [f"{self._p}pending:{{{tag}}}" for tag in tags[start : start + BATCH]]
             found = self._call(lambda pipe: [pipe.zrangebyscore(key, "-inf", cutoff, 0, BATCH) for key in keys])
-            for key, entries in zip(keys, found):
+            for entries in found:
                 for entry in entries:
                     customer_id, c, *numbers = entry.split(" ")
                     status, *now = self._customer_step(customer_id, "get")
                     if status == "ok" and now[0] == c:
-                        self._synced(customer_id, c, now[1], now[2], numbers)
+                        if now[3]:
+                            self._settled(customer_id, c, *now[1:4])
                     else:  # deleted, and perhaps made again with another number
                         self._unindex(customer_id, c, numbers)
-                    with availability():
-                        self._redis.zrem(key, entry)
+                    self._customer_step(customer_id, "settle", now[1] if status == "ok" else "", entry, c)
 
     def _leave_layout_2(self, renew):
         """Layout 2 kept copies of the catalogue and left bits of customers that no

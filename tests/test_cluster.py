@@ -5,15 +5,17 @@ hand, and processes that stop between two steps.
 (The whole API suite also runs on the cluster: the ``cluster`` store of conftest.)
 """
 
+import time
 import uuid
 
 import pytest
 from redis.cluster import key_slot
 
-from customer_labels.store import ClusterStore, NotFound, TooManyLabels, UnknownLabels
-from customer_labels.store.cluster import slot_tags
+from customer_labels.service import create_app
+from customer_labels.store import ClusterStore, NotFound, TooManyLabels, UnknownLabels, cluster, sweep_now_and_then
+from customer_labels.store.cluster import BEGAN, slot_tags
 
-from .conftest import PREFIX, RoundTrips, labels_of
+from .conftest import API_TOKENS, PREFIX, RoundTrips, labels_of
 
 #: Fixed ids, so which slot each lands in is the same every run.
 CUSTOMERS = sorted(str(uuid.uuid5(uuid.NAMESPACE_URL, f"customer-{i}")) for i in range(30))
@@ -327,9 +329,11 @@ def test_a_change_a_stopped_process_left_is_never_observed_and_the_sweep_finishe
 def test_the_next_attach_of_the_same_label_finishes_a_stopped_one(store, cluster_client):
     store.create_label({"id": "a", "name": "A"})
     customer = store.create_customer({"name": "C"})["id"]
+    labels_of(store, customer)  # the cache knows a
     stop_before(store, "cluster/catalogue")
     with pytest.raises(SystemExit):
         labels_of(store, customer, "attach", ["a"])
+    assert carried(cluster_client, customer) == {"1"} and labels_of(store, customer) == []
     assert ids(labels_of(store, customer, "attach", ["a"])) == ["a"]
     assert customers_of(store, "a") == [customer] and exact(store, cluster_client)
 
@@ -361,11 +365,15 @@ def test_an_index_entry_without_keys_is_not_listed(store):
 # -- what a request costs ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("change", ["get", "attach", "detach"])
+@pytest.mark.parametrize("change", ["get", "attach", "detach", "get after a change"])
 def test_two_round_trips_per_request(store, monkeypatch, change):
     """One step a slot: the customer's, then the catalogue's (store/README.md)."""
     store.create_label({"id": "a", "name": "A"})
     customer = store.create_customer({"name": "C"})["id"]
+    if change == "get after a change":  # its set changed, and the sweep has not been by since
+        change = "get"
+        store.labels_json(customer, "attach", ["a"])
+        assert store._redis.hget(store._customer_key(customer), "p") == "1"
     store.labels_json(customer, change, ["a"])  # the client knows the cluster, the scripts are loaded
     counted = RoundTrips(monkeypatch)
     for _ in range(6):
@@ -373,3 +381,46 @@ def test_two_round_trips_per_request(store, monkeypatch, change):
         if change != "get":  # changes that change something: attach, then detach, in turn
             store.labels_json(customer, "detach" if change == "attach" else "attach", ["a"])
     assert counted.count == 6 * 2 * (2 if change != "get" else 1)
+
+
+def test_a_served_app_sweeps_now_and_then(store, other, cluster_client, monkeypatch):
+    """The server runs the sweep in a thread of its own (server/run.py): what a stopped
+    process left is finished without waiting for any request."""
+    monkeypatch.setattr(cluster, "PENDING_SECONDS", 0)
+    store.create_label({"id": "a", "name": "A"})
+    customer = store.create_customer({"name": "C"})["id"]
+    labels_of(store, customer)  # the cache knows a
+    stop_before(store, "cluster/catalogue")
+    with pytest.raises(SystemExit):
+        labels_of(store, customer, "attach", ["a"])
+    assert bits(cluster_client, 1) == set() and carried(cluster_client, customer) == {"1"}
+    app = create_app({"TESTING": True, "API_TOKENS": API_TOKENS, "STORE": other})
+    sweeper = sweep_now_and_then(app, every=0.05)
+    deadline = time.monotonic() + 10
+    while bits(cluster_client, 1) != {number(store, customer)} and time.monotonic() < deadline:
+        time.sleep(0.05)
+    sweeper.stop()
+    assert sweeper.daemon and bits(cluster_client, 1) == {number(store, customer)}
+    assert sweep_now_and_then(create_app({"TESTING": True, "API_TOKENS": API_TOKENS})) is None  # in memory
+
+
+def test_a_version_read_sent_after_a_request_arrived_serves_it(store, other, cluster_client, monkeypatch):
+    """Under load a request waits for a thread; a read of the catalogue's version that
+    another request sent meanwhile tells it all it needs, and saves a round trip."""
+    store.create_label({"id": "a", "name": "A"})
+    customer = store.create_customer({"name": "C"})["id"]
+    labels_of(store, customer, "attach", ["a"])
+    store.sweep(older=0)  # its change settled: a read needs no look at the bits
+    arrived = time.monotonic()
+    labels_of(store, customer)  # another request's read, sent after this one arrived
+    token = BEGAN.set(arrived)
+    try:
+        counted = RoundTrips(monkeypatch)
+        assert ids(labels_of(store, customer)) == ["a"]
+        assert counted.count == 1  # the customer's step only
+        other._drop_label("a")  # deleted; its number still in the customer's set
+        BEGAN.set(time.monotonic())  # a request that arrived after the delete answered
+        assert labels_of(store, customer) == [] and counted.count > 1
+    finally:
+        BEGAN.reset(token)
+    assert carried(cluster_client, customer) == {"1"}

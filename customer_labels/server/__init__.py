@@ -4,7 +4,7 @@
 ``python app.py`` serves the local mock through the same server. What each bound
 is for: the README's Serving section; why granian: docs/performance.md.
 
-The two keys below are how the server and the app talk through the WSGI environ.
+The keys below are how the server and the app talk through the WSGI environ.
 """
 
 #: A problem the server found with a request's body, as (status, detail): the
@@ -13,3 +13,6 @@ BODY_PROBLEM = "customer_labels.body_problem"
 #: A list the app may append seconds to: the server holds the answer back that
 #: long without holding a thread (the mock's Prefer: delay and MOCK_LATENCY_MS).
 DEFERRED_WAIT = "customer_labels.deferred_wait"
+#: When the request's headers arrived (``time.monotonic()``): on a cluster, a read of
+#: the catalogue's version sent after it serves the request (store/cluster.py).
+ARRIVED = "customer_labels.arrived"

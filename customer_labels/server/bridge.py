@@ -21,10 +21,11 @@ import io
 import queue
 import sys
 import threading
+import time
 
 from ..problems import DETAILS
 from ..settings import MAX_BODY_BYTES
-from . import BODY_PROBLEM, DEFERRED_WAIT
+from . import ARRIVED, BODY_PROBLEM, DEFERRED_WAIT
 
 #: Seconds the whole body may take to arrive once the headers have.
 BODY_SECONDS = 10
@@ -63,11 +64,13 @@ class Bridge:
     async def __rsgi__(self, scope, protocol):
         if scope.proto != "http":  # websockets are off: nothing else arrives
             return
+        arrived = time.monotonic()
         headers = scope.headers
         body, problem = b"", None
         if "content-length" in headers or "transfer-encoding" in headers:
             body, problem = await _read_body(protocol, headers)
         environ = self.environ(scope, headers, body, problem)
+        environ[ARRIVED] = arrived
         if self.jobs is None:
             status, answer_headers, answer = self.call(environ)
         else:

@@ -5,6 +5,7 @@ from granian.http import HTTP1Settings
 from granian.server import Server
 
 from .. import logs
+from ..store import sweep_now_and_then
 from .bridge import Bridge
 
 #: Milliseconds a connection may take to send a request's headers, and may sit
@@ -44,5 +45,7 @@ def serve(wsgi_app, *, host, port, processes, threads, connections, log_level):
         respawn_failed_workers=True,
         workers_kill_timeout=STOP_SECONDS,
     )
-    # Processes are forked from this one, so each starts with the app made here.
+    # One sweeper per server, in this process: the request processes are forked
+    # from it (each starts with the app made here) and do only requests.
+    sweep_now_and_then(wsgi_app)
     server.serve(target_loader=lambda _name: bridge)

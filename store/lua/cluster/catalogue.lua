@@ -1,22 +1,22 @@
--- The catalogue's step of a customer's labels on a Redis Cluster (see store/cluster.py):
--- the carriers bitmaps follow the customer's set, and the caller's cached catalogue
--- is brought up to date from the label log.
+-- The catalogue's step of a change of a customer's labels on a Redis Cluster (see
+-- store/cluster.py): the bits of the numbers changed follow the customer's set, and
+-- the caller's cached catalogue is brought up to date from the label log.
 -- KEYS[1] version, KEYS[2] label-log, KEYS[3] label-numbers, KEYS[4] label-cards, KEYS[5] label-ids
 -- Derived: C carriers:<n>, C applied:<c div 128>, C customer-ids:<c div 128> (the catalogue's slot).
 -- ARGV[1] catalogue key prefix, ARGV[2] the cached version (-1: none), ARGV[3] customer number
--- or '' (only the cache), ARGV[4] the set's change count, ARGV[5] k, ARGV[6..5+k] label numbers
+-- or '' (only the cache), ARGV[4] the set's change count, ARGV[5] k, ARGV[6..5+k] the numbers
 -- whose bits follow the set, then the numbers in the set.
--- Returns {'ok' or 'stale' (a later change of the set came first: nothing written), {numbers
--- in the set whose bit is set}, {of the k, numbers of no label}, version, and if it is not
--- the cached one: 1 (start again) or 0, then label id, number or '', card or '', ...}.
+-- Returns {'ok' or 'stale' (a later change of the set came first: nothing written), {of the
+-- k, numbers of no label}, version, and if it is not the cached one: 1 (start again) or 0,
+-- then label id, number or '', card or '', ...}.
 local cat, cached, c, k = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[5])
-local out = {'ok', {}, {}}
+local out = {'ok', {}}
 if c ~= '' then
   local bucket = math.floor(tonumber(c) / 128)
   local applied = cat .. 'applied:' .. bucket
-  if k > 0 and tonumber(ARGV[4]) < tonumber(redis.call('HGET', applied, c) or '0') then
+  if tonumber(ARGV[4]) < tonumber(redis.call('HGET', applied, c) or '0') then
     out[1] = 'stale'
-  elseif k > 0 then
+  else
     -- A customer deleted meanwhile is no longer indexed: its bits go, never come.
     local live, set = redis.call('HEXISTS', cat .. 'customer-ids:' .. bucket, c) == 1, {}
     for i = 6 + k, #ARGV do set[ARGV[i]] = true end
@@ -24,25 +24,22 @@ if c ~= '' then
       local n, bits = ARGV[i], cat .. 'carriers:' .. ARGV[i]
       local bit = (live and set[n]) and 1 or 0
       if bit == 1 and redis.call('HEXISTS', KEYS[5], n) == 0 then
-        out[3][#out[3] + 1], bit = n, 0
+        out[2][#out[2] + 1], bit = n, 0
       end
       if redis.call('GETBIT', bits, c) ~= bit then redis.call('SETBIT', bits, c, bit) end
     end
-    redis.call('HSET', applied, c, ARGV[4])
-  end
-  for i = 6 + k, #ARGV do
-    if redis.call('GETBIT', cat .. 'carriers:' .. ARGV[i], c) == 1 then out[2][#out[2] + 1] = ARGV[i] end
+    if live then redis.call('HSET', applied, c, ARGV[4]) end
   end
 end
 local version = tonumber(redis.call('GET', KEYS[1]) or '0')
-out[4] = version
+out[3] = version
 if version ~= cached then
   -- The log holds every label write since its start (a replace, or the layout's step).
   local ids
   if cached < tonumber(redis.call('ZSCORE', KEYS[2], '') or '0') or version < cached then
-    out[5], ids = 1, redis.call('HKEYS', KEYS[3])
+    out[4], ids = 1, redis.call('HKEYS', KEYS[3])
   else
-    out[5], ids = 0, redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. cached, '+inf')
+    out[4], ids = 0, redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. cached, '+inf')
   end
   for _, id in ipairs(ids) do
     local n = redis.call('HGET', KEYS[3], id)

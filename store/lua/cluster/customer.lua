@@ -1,20 +1,29 @@
 -- A customer's own step on a Redis Cluster (one slot; see store/cluster.py): read,
--- attach or detach its labels, make or delete it. A change of its set is counted in
--- the hash's 's' and noted in the slot's pending zset, from which the sweep finishes
--- the catalogue's step if the process stops before it.
+-- attach or detach its labels, make or delete it. A change of its set counts in the
+-- hash's 's', adds the numbers it changed to 'p' (changed, their bits perhaps not yet
+-- following), and is noted in the slot's pending zset, where the sweep finds it.
 -- KEYS[1] customer hash, KEYS[2] its label set, KEYS[3] its slot's pending zset
--- ARGV[1] 'get', 'attach', 'detach', 'delete' or 'create', ARGV[2] customer id, ARGV[3] now,
--- then for attach and detach: the label cap, label numbers; for create: its number, field, value, ...
--- Returns {'ok', customer number, change count, {numbers in the set}, {numbers changed}}
--- (delete: the set it had), {'missing'}, {'cap', attached, adding, {numbers in the set}};
--- create: 1, or 0 when the id is taken.
+-- ARGV[1] op, ARGV[2] customer id, ARGV[3] now; then for 'attach' and 'detach': the
+-- label cap, label numbers; 'create': its number, field, value, ...; 'settle' (the
+-- sweep saw the bits follow change ARGV[4]): that change count, the pending entry, and
+-- the customer number it names (a customer made again has another: the entry just goes).
+-- Returns {'ok', customer number, change count, {numbers in the set}, {numbers in 'p'},
+-- {numbers this changed}}
+-- ('delete': the set it had), {'missing'}, {'cap', attached, adding, {numbers in the set}};
+-- 'create': 1, or 0 when the id is taken.
 local op, id = ARGV[1], ARGV[2]
 if op == 'create' then
   if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
   redis.call('HSET', KEYS[1], 'n', unpack(ARGV, 4))
   return 1
 end
-local c, s = unpack(redis.call('HMGET', KEYS[1], 'n', 's'))
+local c, s, p = unpack(redis.call('HMGET', KEYS[1], 'n', 's', 'p'))
+if op == 'settle' then
+  local same = c == ARGV[6] and (s or '0') == ARGV[4]
+  if same then redis.call('HDEL', KEYS[1], 'p') end
+  if same or c ~= ARGV[6] then redis.call('ZREM', KEYS[3], ARGV[5]) end
+  return 1
+end
 if not c then return {'missing'} end
 local changed = {}
 if op == 'attach' and #ARGV > 4 then
@@ -31,14 +40,16 @@ elseif op == 'detach' then
     if redis.call('SREM', KEYS[2], ARGV[i]) == 1 then changed[#changed + 1] = ARGV[i] end
   end
 end
-local set = redis.call('SMEMBERS', KEYS[2])
+local set, pending, seen = redis.call('SMEMBERS', KEYS[2]), {}, {}
+for n in string.gmatch((p or '') .. ' ' .. table.concat(changed, ' '), '%d+') do
+  if not seen[n] then pending[#pending + 1], seen[n] = n, true end
+end
 if op == 'delete' then
   redis.call('DEL', KEYS[1], KEYS[2])
-  changed = set
+  redis.call('ZADD', KEYS[3], ARGV[3], id .. ' ' .. c .. ' ' .. table.concat(set, ' '))
 elseif #changed > 0 then
   s = redis.call('HINCRBY', KEYS[1], 's', 1)
+  redis.call('HSET', KEYS[1], 'p', table.concat(pending, ' '))
+  redis.call('ZADD', KEYS[3], ARGV[3], id .. ' ' .. c)
 end
-if #changed > 0 or op == 'delete' then
-  redis.call('ZADD', KEYS[3], ARGV[3], id .. ' ' .. c .. ' ' .. table.concat(changed, ' '))
-end
-return {'ok', c, s or '0', set, changed}
+return {'ok', c, s or '0', set, pending, changed}
