@@ -79,16 +79,6 @@ class ClusterStore(RedisStore):
     # -- the two steps, and the cached catalogue --------------------------------------
 
     def _customer_step(self, customer_id, op, *args):
-        if op == "get":
-            # Two plain commands cost Redis less than a script. The set first: a change
-            # landing between them shows in the hash, and the read then checks its bits.
-            carried, (c, s, p) = self._call(
-                lambda pipe: (
-                    pipe.smembers(self._attached_key(customer_id)),
-                    pipe.hmget(self._customer_key(customer_id), "n", "s", "p"),
-                )
-            )
-            return ["missing"] if c is None else ["ok", c, s or "0", list(carried), p.split() if p else [], []]
         pending = f"{self._p}pending:{{{slot_tags()[key_slot(self._attached_key(customer_id).encode())]}}}"
         keys = [self._customer_key(customer_id), self._attached_key(customer_id), pending]
         return self._run("cluster/customer", keys, [op, customer_id, time.time(), *args])
@@ -96,7 +86,9 @@ class ClusterStore(RedisStore):
     def _catalogue_step(self, c="", s=0, touched=(), carried=()):
         """The bits of the ``touched`` numbers follow the customer's set ``carried`` (as of
         its change ``s``): (status, the touched numbers that are no label, the cached
-        catalogue brought up to date). With no customer, only the cache."""
+        catalogue brought up to date). With nothing touched, a read: ('behind', the
+        ``carried`` numbers whose bit is not set) while the bits do not follow ``s`` yet.
+        With no customer, only the cache."""
         known = self._catalogue
         keys = [self._key(name) for name in ("version", "label-log", "label-numbers", "label-cards", "label-ids")]
         args = [self._c, known.version, c, s, len(touched), *touched, *carried]
@@ -144,6 +136,8 @@ class ClusterStore(RedisStore):
         the set as it is now while a later change got there first. The touched numbers
         that are no label, the cache, and the set the bits followed."""
         for _ in range(SYNC_TRIES):
+            if not pending:  # nothing changed, nothing to settle
+                return [], self._catalogue, carried
             status, dead, latest = self._catalogue_step(c, s, pending, carried)
             if status == "ok":
                 return dead, latest, carried
@@ -158,17 +152,8 @@ class ClusterStore(RedisStore):
         follow yet (a change in flight, or one a stopped process left): not shown."""
         if not pending:
             return self._fresh(self._version()), ()
-        with availability():
-            applied = self._key(f"applied:{int(c) // 128}")
-            sent = time.monotonic()
-            version, done = self._call(lambda pipe: (pipe.get(self._key("version")), pipe.hget(applied, c)))
-            self._saw(sent, int(version or 0))
-            latest = self._fresh(int(version or 0))
-            if int(done or 0) >= int(s):
-                return latest, ()
-            half = [n for n in pending if n in carried]
-            found = self._call(lambda pipe: [pipe.getbit(self._key(f"carriers:{n}"), c) for n in half])
-        return latest, {n for n, bit in zip(half, found) if not bit}
+        status, unset, latest = self._catalogue_step(c, s, (), [n for n in pending if n in carried])
+        return latest, set(unset) if status == "behind" else ()
 
     def _fresh(self, version):
         """The cache, brought up to ``version`` if it is behind."""

@@ -326,14 +326,21 @@ def test_a_change_a_stopped_process_left_is_never_observed_and_the_sweep_finishe
     assert not [key for key in cluster_client.scan_iter(match=f"{PREFIX}pending:*") if cluster_client.zcard(key)]
 
 
-def test_the_next_attach_of_the_same_label_finishes_a_stopped_one(store, cluster_client):
+def half_attached(store, cluster_client):
+    """A customer that label "a" was attached to by a process that stopped half-way."""
     store.create_label({"id": "a", "name": "A"})
     customer = store.create_customer({"name": "C"})["id"]
     labels_of(store, customer)  # the cache knows a
     stop_before(store, "cluster/catalogue")
     with pytest.raises(SystemExit):
         labels_of(store, customer, "attach", ["a"])
-    assert carried(cluster_client, customer) == {"1"} and labels_of(store, customer) == []
+    assert carried(cluster_client, customer) == {"1"} and bits(cluster_client, 1) == set()
+    return customer
+
+
+def test_the_next_attach_of_the_same_label_finishes_a_stopped_one(store, cluster_client):
+    customer = half_attached(store, cluster_client)
+    assert labels_of(store, customer) == []
     assert ids(labels_of(store, customer, "attach", ["a"])) == ["a"]
     assert customers_of(store, "a") == [customer] and exact(store, cluster_client)
 
@@ -387,13 +394,7 @@ def test_a_served_app_sweeps_now_and_then(store, other, cluster_client, monkeypa
     """The server runs the sweep in a thread of its own (server/run.py): what a stopped
     process left is finished without waiting for any request."""
     monkeypatch.setattr(cluster, "PENDING_SECONDS", 0)
-    store.create_label({"id": "a", "name": "A"})
-    customer = store.create_customer({"name": "C"})["id"]
-    labels_of(store, customer)  # the cache knows a
-    stop_before(store, "cluster/catalogue")
-    with pytest.raises(SystemExit):
-        labels_of(store, customer, "attach", ["a"])
-    assert bits(cluster_client, 1) == set() and carried(cluster_client, customer) == {"1"}
+    customer = half_attached(store, cluster_client)
     app = create_app({"TESTING": True, "API_TOKENS": API_TOKENS, "STORE": other})
     sweeper = sweep_now_and_then(app, every=0.05)
     deadline = time.monotonic() + 10

@@ -6,15 +6,26 @@
 -- ARGV[1] catalogue key prefix, ARGV[2] the cached version (-1: none), ARGV[3] customer number
 -- or '' (only the cache), ARGV[4] the set's change count, ARGV[5] k, ARGV[6..5+k] the numbers
 -- whose bits follow the set, then the numbers in the set.
--- Returns {'ok' or 'stale' (a later change of the set came first: nothing written), {of the
--- k, numbers of no label}, version, and if it is not the cached one: 1 (start again) or 0,
--- then label id, number or '', card or '', ...}.
+-- With k = 0, a read: nothing is written, and while the bits do not follow change ARGV[4]
+-- yet, the status is 'behind' and the numbers given after are checked.
+-- Returns {'ok', 'stale' (a later change of the set came first: nothing written) or 'behind',
+-- {of the k, numbers of no label; or, 'behind', of those checked, the numbers whose bit is not
+-- set}, version, and if it is not the cached one: 1 (start again) or 0, then label id,
+-- number or '', card or '', ...}.
 local cat, cached, c, k = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[5])
 local out = {'ok', {}}
 if c ~= '' then
   local bucket = math.floor(tonumber(c) / 128)
   local applied = cat .. 'applied:' .. bucket
-  if tonumber(ARGV[4]) < tonumber(redis.call('HGET', applied, c) or '0') then
+  local s, done = tonumber(ARGV[4]), tonumber(redis.call('HGET', applied, c) or '0')
+  if k == 0 then
+    if s > done then
+      out[1] = 'behind'
+      for i = 6, #ARGV do
+        if redis.call('GETBIT', cat .. 'carriers:' .. ARGV[i], c) == 0 then out[2][#out[2] + 1] = ARGV[i] end
+      end
+    end
+  elseif s < done then
     out[1] = 'stale'
   else
     -- A customer deleted meanwhile is no longer indexed: its bits go, never come.
