@@ -12,7 +12,7 @@ from ..problems import DETAILS, problem
 from ..settings import MIN_TOKEN_LENGTH, ConfigError
 from .tokens import DEV_TOKENS, ROLES, Caller, TokenTable, roles_of
 
-__all__ = ["DEV_TOKENS", "ROLES", "Caller", "auth", "get_tokens", "init_app"]
+__all__ = ["DEV_TOKENS", "ROLES", "ROLE_TOKENS", "Caller", "auth", "get_tokens", "init_app"]
 
 EXTENSION = "customer_labels.tokens"
 
@@ -21,18 +21,26 @@ EXTENSION = "customer_labels.tokens"
 auth = HTTPTokenAuth(scheme="Bearer", realm="customer-labels")
 
 
+#: The settings that each give one token for one role.
+ROLE_TOKENS = {f"{role.upper()}_TOKEN": role for role in ROLES}
+
+
 def init_app(app):
-    """Read API_TOKENS; in dev mode an unset one means the documented dev tokens."""
+    """Read API_TOKENS and the one-per-role tokens; in dev mode, with none of them set,
+    the documented dev tokens."""
     spec = app.config.get("API_TOKENS")
+    one_per_role = {name: (app.config[name], role) for name, role in ROLE_TOKENS.items() if app.config.get(name)}
     dev = app.config.get("DEV_MODE")
-    if not spec:
+    if not spec and not one_per_role:
         if not dev:
             raise ConfigError(
-                "API_TOKENS", "is not set; outside dev mode it is required, as token:role[,token:role...]"
+                "API_TOKENS",
+                "is not set; outside dev mode it is required, as token:role[,token:role...]"
+                " (or set READER_TOKEN, EDITOR_TOKEN, ADMIN_TOKEN)",
             )
         spec = DEV_TOKENS
     # Short tokens are for the local mock only.
-    app.extensions[EXTENSION] = TokenTable.parse(spec, min_length=0 if dev else MIN_TOKEN_LENGTH)
+    app.extensions[EXTENSION] = TokenTable.parse(spec, 0 if dev else MIN_TOKEN_LENGTH, one_per_role)
 
 
 def get_tokens():

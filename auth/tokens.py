@@ -29,34 +29,40 @@ class TokenTable:
         self._entries = entries  # [(digest, Caller)]
 
     @classmethod
-    def parse(cls, spec, min_length=0):
-        """A table from ``"token:role,sha256:<hex>:role"``; ConfigError names what is wrong.
+    def parse(cls, spec, min_length=0, one_per_role=None):
+        """A table from ``"token:role,sha256:<hex>:role"`` (API_TOKENS) and ``one_per_role``
+        ({setting: (token, role)}, READER_TOKEN and the like); ConfigError names what is wrong.
 
         Plain tokens shorter than ``min_length`` are refused. Hashed ones
         cannot be checked for length; their hex is their SHA-256.
         """
         entries = []
-        for n, item in enumerate(spec.split(","), start=1):
+        for n, item in enumerate(spec.split(",") if spec else [], start=1):
             token, sep, role = item.strip().rpartition(":")
             if not sep or not token:
                 raise ConfigError("API_TOKENS", f"entry {n} is not token:role")
             if role not in ROLES:
                 raise ConfigError("API_TOKENS", f"entry {n} has unknown role {role!r}; roles are {', '.join(ROLES)}")
-            hashed = HASHED.fullmatch(token)
-            if hashed:
-                known = bytes.fromhex(hashed.group(1))
-            elif token.startswith("sha256:"):
-                raise ConfigError("API_TOKENS", f"entry {n} is not sha256:<64 hex digits>:role")
-            elif len(token) < min_length:
-                raise ConfigError(
-                    "API_TOKENS", f"entry {n} is shorter than {min_length} characters; use a long random token"
-                )
-            else:
-                known = digest(token)
-            if any(hmac.compare_digest(known, other) for other, _ in entries):
-                raise ConfigError("API_TOKENS", f"entry {n} repeats an earlier token")
-            entries.append((known, Caller(f"token-{n}", role)))
+            cls._add(entries, "API_TOKENS", f"entry {n}", token, Caller(f"token-{n}", role), min_length, ":role")
+        for setting, (token, role) in (one_per_role or {}).items():
+            caller = Caller(setting.lower().replace("_", "-"), role)
+            cls._add(entries, setting, "the token", token, caller, min_length)
         return cls(entries)
+
+    @staticmethod
+    def _add(entries, setting, which, token, caller, min_length, role=""):
+        hashed = HASHED.fullmatch(token)
+        if hashed:
+            known = bytes.fromhex(hashed.group(1))
+        elif token.startswith("sha256:"):
+            raise ConfigError(setting, f"{which} is not sha256:<64 hex digits>{role}")
+        elif len(token) < min_length:
+            raise ConfigError(setting, f"{which} is shorter than {min_length} characters; use a long random token")
+        else:
+            known = digest(token)
+        if any(hmac.compare_digest(known, other) for other, _ in entries):
+            raise ConfigError(setting, f"{which} repeats an earlier token")
+        entries.append((known, caller))
 
     def find(self, token):
         """The caller whose token this is, or None.

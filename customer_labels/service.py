@@ -103,6 +103,6 @@ def main():
     except settings.ConfigError as err:
         sys.exit(f"error: {err}")
     print(f"Customer Labels (dev mode) on http://127.0.0.1:{found['port']}, store {_where(app.config['REDIS_URL'])}")
-    if not app.config["API_TOKENS"]:
+    if not any(app.config[name] for name in ("API_TOKENS", *auth.ROLE_TOKENS)):
         print("API_TOKENS is unset, so these tokens work: " + auth.DEV_TOKENS.replace(",", ", "))
     run.serve(app, host="127.0.0.1", **found)

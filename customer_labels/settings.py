@@ -25,6 +25,11 @@ DEFAULTS = {
     # "token:role" or "sha256:<hex>:role", comma-separated. Unset means the dev
     # tokens in dev mode, and no start otherwise.
     "API_TOKENS": None,
+    # One token for one role each, beside API_TOKENS: what a platform's generated
+    # secrets fill in (app.json), since a generator cannot write token:role pairs.
+    "READER_TOKEN": None,
+    "EDITOR_TOKEN": None,
+    "ADMIN_TOKEN": None,
     # Level of the JSON log on stdout.
     "LOG_LEVEL": "INFO",
     # True only for `python app.py`, the local mock; never for the Procfile's web line.
@@ -114,6 +119,9 @@ def _origins(raw):
 READERS = {
     "REDIS_KEY_PREFIX": str,
     "API_TOKENS": str,
+    "READER_TOKEN": str.strip,
+    "EDITOR_TOKEN": str.strip,
+    "ADMIN_TOKEN": str.strip,
     "REDIS_CLUSTER": lambda raw: _flag("REDIS_CLUSTER", raw),
     "REDIS_TLS_VERIFY": lambda raw: _flag("REDIS_TLS_VERIFY", raw),
     "REDIS_MAX_CONNECTIONS": lambda raw: whole_number("REDIS_MAX_CONNECTIONS", raw, 1, 10000),

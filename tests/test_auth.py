@@ -4,6 +4,7 @@ import hashlib
 
 import pytest
 
+from customer_labels import settings
 from customer_labels.auth import ROLES
 from customer_labels.auth.tokens import TokenTable, digest
 from customer_labels.schemas.openapi import OPERATIONS
@@ -133,3 +134,51 @@ def test_hashed_tokens_work_like_plain_ones(store):
 def test_short_tokens_are_fine_in_dev_mode():
     client = create_app({"API_TOKENS": "short:admin", "DEV_MODE": True, "STORE": MemoryStore()}).test_client()
     assert client.get("/labels/labels", headers={"Authorization": "Bearer short"}).status_code == 200
+
+
+@pytest.mark.fast
+def test_one_token_per_role_from_its_own_setting(store):
+    """What a platform's generated secrets give (app.json): a token each, beside API_TOKENS."""
+    tokens = {"READER_TOKEN": "r" * 32, "EDITOR_TOKEN": "e" * 32, "ADMIN_TOKEN": "a" * 32}
+    client = create_app({**tokens, "API_TOKENS": API_TOKENS, "STORE": store}).test_client()
+    client.post("/labels/labels", json={"id": "vip", "name": "VIP"}, headers=auth("admin"))
+    customer = client.post("/customers/customers", json={"name": "C"}, headers=auth("admin")).json["id"]
+    attach = f"/customers/customers/{customer}/labels"
+    for name, token in tokens.items():
+        bearer = {"Authorization": f"Bearer {token}"}
+        assert client.get(attach, headers=bearer).status_code == 200
+        attached = client.post(attach, json={"labels": ["vip"]}, headers=bearer).status_code
+        assert attached == (403 if name == "READER_TOKEN" else 200)
+        created = client.post("/labels/labels", json={"name": name}, headers=bearer).status_code
+        assert created == (201 if name == "ADMIN_TOKEN" else 403)
+    assert client.get("/labels/labels", headers=auth("admin")).status_code == 200  # API_TOKENS still counts
+    alone = create_app({"ADMIN_TOKEN": "a" * 32, "STORE": store}).test_client()  # no API_TOKENS needed
+    assert alone.get("/labels/labels", headers={"Authorization": f"Bearer {'a' * 32}"}).status_code == 200
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize(
+    "config, message",
+    [
+        ({"ADMIN_TOKEN": "s3cret"}, "ADMIN_TOKEN: the token is shorter than 16 characters"),
+        (
+            {"READER_TOKEN": "s3cret-one-0123456789", "EDITOR_TOKEN": "s3cret-one-0123456789"},
+            "EDITOR_TOKEN: the token repeats",
+        ),
+        (
+            {"API_TOKENS": "s3cret-one-0123456789:admin", "READER_TOKEN": "s3cret-one-0123456789"},
+            "READER_TOKEN: the token repeats",
+        ),
+        ({"EDITOR_TOKEN": "sha256:abc"}, "EDITOR_TOKEN: the token is not sha256:<64 hex digits>"),
+    ],
+)
+def test_a_wrong_role_token_stops_the_app(config, message):
+    with pytest.raises(ConfigError) as err:
+        create_app({**config, "STORE": MemoryStore()})
+    assert str(err.value).startswith(message) and "s3cret" not in str(err.value)
+
+
+@pytest.mark.fast
+def test_role_tokens_are_read_from_the_environment():
+    found = settings.from_env({"ADMIN_TOKEN": " a-token-0123456789 \n", "READER_TOKEN": "  "})
+    assert found == {"ADMIN_TOKEN": "a-token-0123456789"}  # blank counts as unset
