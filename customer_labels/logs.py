@@ -21,6 +21,8 @@ from pythonjsonlogger.json import JsonFormatter
 
 #: An incoming X-Request-ID is kept when it looks like an id: bounded, and no
 #: spaces or control characters that could forge log lines.
+#: The environ key of the request's id, for what else reports it (reports.py).
+REQUEST_ID = "customer_labels.request_id"
 SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._~:/+=-]{1,128}")
 #: Where auth leaves the caller's role in the WSGI environ, for the log line.
 ROLE = "customer_labels.role"
@@ -113,6 +115,7 @@ class RequestLog:
         started = time.perf_counter()
         incoming = environ.get("HTTP_X_REQUEST_ID", "")
         request_id = incoming if SANE_REQUEST_ID.fullmatch(incoming) else os.urandom(16).hex()
+        environ[REQUEST_ID] = request_id
         method, path = environ.get("REQUEST_METHOD"), environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
 
         def start(status, headers, exc_info=None):

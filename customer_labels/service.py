@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 
-from . import api, auth, logs, mock, problems, settings, store
+from . import api, auth, logs, mock, problems, reports, settings, store
 
 
 class _Flask(Flask):
@@ -51,6 +51,7 @@ def create_app(config=None):
 
     logs.init_app(app)
     problems.init_app(app)
+    reports.init_app(app)
     store.init_app(app)
     auth.init_app(app)
     api.init_app(app)

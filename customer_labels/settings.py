@@ -6,6 +6,7 @@ with one line naming it, instead of failing a request later.
 
 import logging
 import os
+from urllib.parse import urlsplit
 
 #: Every setting the app reads, with its default. The README's table lists the same.
 DEFAULTS = {
@@ -42,6 +43,8 @@ DEFAULTS = {
     "MOCK_LATENCY_MS": None,
     # Seconds after which an idle namespace is dropped (mock mode).
     "MOCK_NAMESPACE_TTL": 3600,
+    # Where unexpected errors are reported (Sentry's DSN); unset, nowhere (reports.py).
+    "SENTRY_DSN": None,
     # Origins that browsers may call from, comma-separated ("*": any). None: none,
     # or in mock mode any http://localhost:* and http://127.0.0.1:* origin.
     "CORS_ORIGINS": None,
@@ -131,7 +134,17 @@ READERS = {
     "MOCK_LATENCY_MS": lambda raw: latency_range(raw),
     "MOCK_NAMESPACE_TTL": lambda raw: whole_number("MOCK_NAMESPACE_TTL", raw, 1, 30 * 86400),
     "CORS_ORIGINS": _origins,
+    "SENTRY_DSN": lambda raw: sentry_dsn(raw),
 }
+
+
+def sentry_dsn(raw):
+    """A Sentry DSN: http(s)://<public key>@<host>/<project id>."""
+    dsn = raw.strip()
+    parts = urlsplit(dsn)
+    if parts.scheme not in ("http", "https") or not parts.username or not parts.hostname or not parts.path.strip("/"):
+        raise ConfigError("SENTRY_DSN", "is not a DSN: https://<public key>@<host>/<project id>")
+    return dsn
 
 
 def from_env(environ=None):
