@@ -23,6 +23,8 @@ auth = HTTPTokenAuth(scheme="Bearer", realm="customer-labels")
 
 #: The settings that each give one token for one role.
 ROLE_TOKENS = {f"{role.upper()}_TOKEN": role for role in ROLES}
+#: The scraper's token: its role, off the ladder, may read /metrics and nothing else.
+OTHER_TOKENS = {"METRICS_TOKEN": "metrics"}
 
 
 def init_app(app):
@@ -39,6 +41,7 @@ def init_app(app):
                 " (or set READER_TOKEN, EDITOR_TOKEN, ADMIN_TOKEN)",
             )
         spec = DEV_TOKENS
+    one_per_role.update({name: (app.config[name], role) for name, role in OTHER_TOKENS.items() if app.config.get(name)})
     # Short tokens are for the local mock only.
     app.extensions[EXTENSION] = TokenTable.parse(spec, 0 if dev else MIN_TOKEN_LENGTH, one_per_role)
 

@@ -79,5 +79,8 @@ class TokenTable:
 
 
 def roles_of(caller):
-    """The caller's role and every role below it on the ladder."""
+    """The caller's role and every role below it on the ladder; a role off the ladder
+    (METRICS_TOKEN's "metrics") is only itself."""
+    if caller.role not in ROLES:
+        return [caller.role]
     return list(ROLES[: ROLES.index(caller.role) + 1])

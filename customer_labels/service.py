@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 
-from . import api, auth, logs, mock, problems, reports, settings, store
+from . import api, auth, logs, metrics, mock, problems, reports, settings, store
 
 
 class _Flask(Flask):
@@ -55,6 +55,7 @@ def create_app(config=None):
     store.init_app(app)
     auth.init_app(app)
     api.init_app(app)
+    metrics.init_app(app)
     mock.init_app(app)
     return app
 
@@ -100,6 +101,8 @@ def main():
     try:
         found = settings.server_settings()
         _configure_logs()
+        if found["processes"] > 1:
+            metrics.share_across_processes()  # before the app is made, and the processes forked
         app = _dev_app()
     except settings.ConfigError as err:
         sys.exit(f"error: {err}")

@@ -31,6 +31,8 @@ DEFAULTS = {
     "READER_TOKEN": None,
     "EDITOR_TOKEN": None,
     "ADMIN_TOKEN": None,
+    # A token that may read /metrics and nothing else: the scraper's.
+    "METRICS_TOKEN": None,
     # Level of the JSON log on stdout.
     "LOG_LEVEL": "INFO",
     # True only for `python app.py`, the local mock; never for the Procfile's web line.
@@ -125,6 +127,7 @@ READERS = {
     "READER_TOKEN": str.strip,
     "EDITOR_TOKEN": str.strip,
     "ADMIN_TOKEN": str.strip,
+    "METRICS_TOKEN": str.strip,
     "REDIS_CLUSTER": lambda raw: _flag("REDIS_CLUSTER", raw),
     "REDIS_TLS_VERIFY": lambda raw: _flag("REDIS_TLS_VERIFY", raw),
     "REDIS_MAX_CONNECTIONS": lambda raw: whole_number("REDIS_MAX_CONNECTIONS", raw, 1, 10000),

@@ -45,6 +45,16 @@ OPERATIONS = (
     ),
     Operation("get", "/readyz", "getReadiness", "Readiness: the store answers", None, ok=200, result="Status"),
     Operation(
+        "get",
+        "/metrics",
+        "getMetrics",
+        "Metrics in Prometheus's text format (the admin role, or METRICS_TOKEN)",
+        "admin",
+        ok=200,
+        result="Metrics",
+        store=False,
+    ),
+    Operation(
         "get", "/labels/labels", "listLabels", "List labels by id", "reader", ok=200, result="page of Label", page="id"
     ),
     Operation(
@@ -318,7 +328,9 @@ def _links(op):
 def _responses(op):
     """Every answer of ``op``: its success, its problems, and what the server answers itself."""
     success = {"description": op.summary}
-    if op.result:
+    if op.result == "Metrics":
+        success["content"] = {"text/plain": {"schema": {"type": "string"}}}
+    elif op.result:
         success.update(_json(_result_schema(op.result)))
     if op.ok == 201:
         success["headers"] = {"Location": {"description": "The new resource's URL.", "schema": {"type": "string"}}}

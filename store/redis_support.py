@@ -1,5 +1,7 @@
 """Small pieces the Redis store is made of: error translation and hash records."""
 
+import threading
+import time
 from contextlib import contextmanager
 
 import redis
@@ -32,21 +34,38 @@ UNAVAILABLE_REPLIES = ("MISCONF", "MASTERDOWN", "LOADING", "TRYAGAIN", "CLUSTERD
 UNAVAILABLE_CLUSTER = ("Redis Cluster cannot be connected", "All slots are not covered")
 
 
+#: Called with (seconds, whether it gave up) after every store call (the outermost,
+#: where one is inside another): the metrics.
+CALLED = []
+_depth = threading.local()
+
+
 @contextmanager
 def availability():
     """Turn Redis being down, hung or unable to write into StoreUnavailable."""
+    started, gave_up = time.perf_counter(), False
+    outer = not getattr(_depth, "inside", False)
+    _depth.inside = True
     try:
         yield
     except UNAVAILABLE as err:
+        gave_up = True
         raise StoreUnavailable(err) from err
     except redis.ResponseError as err:
         if str(err).startswith(UNAVAILABLE_REPLIES):
+            gave_up = True
             raise StoreUnavailable(err) from err
         raise
     except RedisClusterException as err:
         if str(err).startswith(UNAVAILABLE_CLUSTER):
+            gave_up = True
             raise StoreUnavailable(err) from err
         raise
+    finally:
+        if outer:
+            _depth.inside = False
+            for called in CALLED:
+                called(time.perf_counter() - started, gave_up)
 
 
 def record(stored, fields):

@@ -21,6 +21,8 @@ PLATFORM = {"PORT", "REDIS_URL", "REDIS_TLS_URL"}
 #: Every setting the service reads from the environment.
 READ = set(settings.READERS) | set(settings.SERVER_NUMBERS) | PLATFORM
 #: Values app.json sets on purpose to something other than the service's default.
+#: The secrets app.json generates: a token for each role, and the scraper's.
+GENERATED = ("READER_TOKEN", "EDITOR_TOKEN", "ADMIN_TOKEN", "METRICS_TOKEN")
 NOT_THE_DEFAULT = {"REDIS_TLS_VERIFY": "Heroku's Key-Value Store has self-signed certificates"}
 
 
@@ -34,7 +36,7 @@ def test_app_json_names_every_setting_the_service_reads_and_no_other():
     assert set(MANIFEST["env"]) == READ - PLATFORM
     for name, entry in MANIFEST["env"].items():
         assert entry["description"].strip(), name
-        assert entry.get("required", True) is (name in ("READER_TOKEN", "EDITOR_TOKEN", "ADMIN_TOKEN")), name
+        assert entry.get("required", True) is (name in GENERATED), name
 
 
 @pytest.mark.fast
@@ -51,7 +53,7 @@ def test_app_json_values_are_the_defaults_and_pass_the_checks():
 @pytest.mark.fast
 def test_app_json_generates_one_token_per_role_and_adds_redis():
     generated = {name for name, entry in MANIFEST["env"].items() if entry.get("generator") == "secret"}
-    assert generated == {"READER_TOKEN", "EDITOR_TOKEN", "ADMIN_TOKEN"}
+    assert generated == set(GENERATED)
     assert [addon["plan"].split(":")[0] for addon in MANIFEST["addons"]] == ["heroku-redis"]
     (check,) = MANIFEST["healthchecks"]["web"]
     assert check["path"] == "/readyz" and check["type"] == "startup"
@@ -61,7 +63,7 @@ def test_a_deploy_from_app_json_serves_with_its_generated_tokens(redis_url):
     """The Procfile's web line with what app.json gives: its values, a secret for each
     generated setting (Heroku's: 64 hex digits), and the add-on's REDIS_URL."""
     env = {name: entry["value"] for name, entry in MANIFEST["env"].items() if "value" in entry}
-    tokens = {name: secrets.token_hex(32) for name in ("READER_TOKEN", "EDITOR_TOKEN", "ADMIN_TOKEN")}
+    tokens = {name: secrets.token_hex(32) for name in GENERATED}
     port = free_port()
     process = start("python -m customer_labels.server", PORT=str(port), REDIS_URL=redis_url, **env, **tokens)
     try:
@@ -71,6 +73,7 @@ def test_a_deploy_from_app_json_serves_with_its_generated_tokens(redis_url):
         assert call(port, "GET", "/labels/labels", token=tokens["READER_TOKEN"])[0] == 200
         assert call(port, "POST", "/labels/labels", {"name": "X"}, token=tokens["EDITOR_TOKEN"])[0] == 403
         assert call(port, "GET", "/labels/labels", token="not-a-token-0123456789")[0] == 401
+        assert call(port, "GET", "/labels/labels", token=tokens["METRICS_TOKEN"])[0] == 403
     finally:
         output = stop(process)
     assert not any(token in output for token in tokens.values())  # never logged

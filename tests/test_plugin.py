@@ -79,7 +79,7 @@ def test_the_service_needs_no_pytest_and_brings_its_server(installed):
     deploy = [r.split(";")[0].strip() for r in requires if 'extra == "deploy"' in r]
     assert not [r for r in requires if r.lower().startswith("pytest")]
     names = {r.split(">")[0].split("<")[0].split("=")[0] for r in plain}
-    assert {"flask", "redis", "granian", "uvloop", "jsonschema-rs"} <= names  # the Procfile's server included
+    assert {"flask", "redis", "granian", "uvloop", "jsonschema-rs", "prometheus-client"} <= names  # server, metrics
     # A deploy adds the faster parser, and error reports (loaded only with SENTRY_DSN).
     assert {r.split(">")[0].split("<")[0] for r in deploy} == {"hiredis", "sentry-sdk[flask]"}
     assert metadata["License-Expression"] == "MIT"
