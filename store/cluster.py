@@ -19,17 +19,15 @@ from redis.cluster import RedisCluster
 from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 
 from .base import CUSTOMER_FIELDS, LABEL_FIELDS, Page
-from .errors import Conflict, NotFound, StoreUnavailable, TooManyLabels, UnknownLabels
+from .errors import Conflict, NotFound, TooManyLabels, UnknownLabels
 from .redis_store import DETACH_BATCH, SCRIPTS, RedisStore, glob_pattern
 from .redis_support import availability, pairs, record
 
 #: Keys a replace or a sweep reads, deletes or writes per command batch.
 BATCH = 1000
 #: Seconds after which a pending change belongs to a process that stopped: no
-#: request runs that long (each Redis command has a timeout; see SYNC_TRIES).
+#: request runs that long (each Redis command gives up within seconds).
 PENDING_SECONDS = 60
-#: Times the catalogue's step may find a later change of the same customer first.
-SYNC_TRIES = 10
 
 #: When the current request arrived (``time.monotonic()``), or None (then: now). A read
 #: of the catalogue's version that another request of this process sent after that
@@ -130,22 +128,14 @@ class ClusterStore(RedisStore):
             self._catalogue = Catalogue(version, numbers, cards)
             return self._catalogue
 
-    def _settled(self, customer_id, c, s, carried, pending):
-        """The catalogue's step for a change of the customer's set: the bits of every
-        number it changed since the sweep last saw them follow (``pending``). Again from
-        the set as it is now while a later change got there first. The touched numbers
-        that are no label, the cache, and the set the bits followed."""
-        for _ in range(SYNC_TRIES):
-            if not pending:  # nothing changed, nothing to settle
-                return [], self._catalogue, carried
-            status, dead, latest = self._catalogue_step(c, s, pending, carried)
-            if status == "ok":
-                return dead, latest, carried
-            status, *now = self._customer_step(customer_id, "get")
-            if status == "missing" or now[0] != c:  # deleted: its delete clears the bits
-                return dead, latest, []
-            s, carried, pending = now[1:4]
-        raise StoreUnavailable(f"customer {customer_id!r} kept changing")
+    def _settled(self, c, s, carried, pending):
+        """The catalogue's step for change ``s`` of a customer's set: the bits of every
+        number its changes touched since the sweep last saw them follow (``pending``)
+        follow the set. If a later change got there first, it settled them all, from a
+        newer set, and this writes nothing. The cache, brought up to date."""
+        if not pending:
+            return self._catalogue
+        return self._catalogue_step(c, s, pending, carried)[2]
 
     def _checked(self, c, s, carried, pending):
         """For a read: the cache, and the numbers of the set whose change's bits may not
@@ -185,17 +175,19 @@ class ClusterStore(RedisStore):
                 return self._labels_json(customer_id, change, label_ids, cap, again=False)
             raise TooManyLabels(cap, rest[0], rest[1])
         c, s, carried, pending, changed = rest
-        hidden, dead = (), []
+        hidden = ()
         if change == "get" or not pending:
             latest, hidden = self._checked(c, s, carried, pending)
         else:
-            dead, latest, carried = self._settled(customer_id, c, s, carried, pending)
+            latest = self._settled(c, s, carried, pending)
         if change != "get" and again and any(latest.numbers.get(i) != known.numbers.get(i) for i in label_ids):
             # The cache lagged behind a label deleted or made again: what this attached
-            # of it goes, and the change runs again with the catalogue's numbers.
+            # of it goes (a dead number has no bit, and no sweep would find it), and the
+            # change runs again with the catalogue's numbers.
             unknown = [i for i in label_ids if i not in latest.numbers]
             if change == "attach":
-                self._detach_numbers(customer_id, set(dead) | (set(changed) if unknown else set()))
+                dead = {n for n in numbers if n not in latest.cards}
+                self._detach_numbers(customer_id, dead | (set(changed) if unknown else set()))
                 if unknown:
                     raise UnknownLabels(unknown)
             return self._labels_json(customer_id, change, label_ids, cap, again=False)
@@ -206,7 +198,7 @@ class ClusterStore(RedisStore):
         if numbers:
             status, *rest = self._customer_step(customer_id, "detach", 0, *numbers)
             if status == "ok":
-                self._settled(customer_id, *rest[:4])
+                self._settled(*rest[:4])
 
     def _forget_dead(self, customer_id, carried):
         """Take numbers of deleted labels, not yet detached, off a customer at its cap:
@@ -366,8 +358,7 @@ class ClusterStore(RedisStore):
                     customer_id, c, *numbers = entry.split(" ")
                     status, *now = self._customer_step(customer_id, "get")
                     if status == "ok" and now[0] == c:
-                        if now[3]:
-                            self._settled(customer_id, c, *now[1:4])
+                        self._settled(c, *now[1:4])
                     else:  # deleted, and perhaps made again with another number
                         self._unindex(customer_id, c, numbers)
                     self._customer_step(customer_id, "settle", now[1] if status == "ok" else "", entry, c)
