@@ -39,6 +39,8 @@ PARAMETERS = {"raw_id": "customerId", "label_id": "labelId"}
 bp = Blueprint("metrics", __name__)
 #: The metric objects, made once per process by ``init_app``.
 _made = {}
+#: (route, method, status) -> (its request counter, its route's latency histogram).
+_series = {}
 
 
 def share_across_processes():
@@ -68,8 +70,14 @@ def init_app(app):
 
 
 def _observe_request(route, method, status, seconds):
-    _made["requests"].labels(route or "(no route)", method, status).inc()
-    _made["latency"].labels(route or "(no route)").observe(seconds)
+    # Each series' child, looked up once: labels() takes a lock and checks its values.
+    key = (route, method, status)
+    series = _series.get(key)
+    if series is None:
+        shown = route or "(no route)"
+        series = _series[key] = (_made["requests"].labels(shown, method, status), _made["latency"].labels(shown))
+    series[0].inc()
+    series[1].observe(seconds)
 
 
 def _observe_store(seconds, gave_up):

@@ -2,12 +2,13 @@
 attachment, and work that must not grow with the data. No timings: counts and bytes."""
 
 import random
+import time
 import uuid
 
 import pytest
 
 from customer_labels.service import create_app
-from customer_labels.store import RedisStore
+from customer_labels.store import RedisStore, sweep_now_and_then
 from customer_labels.store.redis_store import DETACH_BATCH
 
 from .conftest import API_TOKENS, RoundTrips, auth, labels_of
@@ -137,3 +138,19 @@ def test_an_unfinished_label_delete_is_finished_by_the_next(real_redis):
     store.delete_label("b")
     assert real_redis.smembers("gc:{gc:catalogue}:label-gc") == set()
     assert real_redis.smembers(f"gc:L:{{{customer}}}") == {"3"}
+
+
+def test_an_unfinished_label_delete_is_finished_by_the_servers_sweep(real_redis):
+    """Without waiting for another label delete: the server's sweep thread finishes it."""
+    store = RedisStore(real_redis, "sw:")
+    store.create_label({"id": "a", "name": "a"})
+    customer = store.create_customer({"name": "Ada"})["id"]
+    labels_of(store, customer, "attach", ["a"])
+    assert store._drop_label("a")  # as if a process stopped after the first step
+    sweeper = sweep_now_and_then(create_app({"API_TOKENS": API_TOKENS, "STORE": store}), every=0.05)
+    deadline = time.monotonic() + 10
+    while real_redis.smembers("sw:{sw:catalogue}:label-gc") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    sweeper.stop()
+    assert real_redis.smembers("sw:{sw:catalogue}:label-gc") == set()
+    assert real_redis.smembers(f"sw:L:{{{customer}}}") == set()
