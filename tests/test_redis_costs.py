@@ -1,6 +1,7 @@
 """What each request costs Redis, on a real redis-server: round trips, memory per
 attachment, and work that must not grow with the data. No timings: counts and bytes."""
 
+import os
 import random
 import time
 import uuid
@@ -154,3 +155,10 @@ def test_an_unfinished_label_delete_is_finished_by_the_servers_sweep(real_redis)
     sweeper.stop()
     assert real_redis.smembers("sw:{sw:catalogue}:label-gc") == set()
     assert real_redis.smembers(f"sw:L:{{{customer}}}") == set()
+
+
+def test_the_real_server_is_the_one_the_run_names(real_redis):
+    """`make test` runs these tests on redis-server, `make test-valkey` on Valkey."""
+    valkey = "valkey" in os.environ.get("TEST_REDIS_SERVER", "")
+    server = real_redis.info("server")
+    assert server.get("server_name", "redis") == ("valkey" if valkey else "redis")
