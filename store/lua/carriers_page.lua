@@ -2,7 +2,7 @@
 -- KEYS[1] label hash
 -- Derived from stored data: C carriers:<n> (the label's number), C customer-ids:<c div 128>
 -- and P customer:{<id>} for each carrier (C and P the prefixes in ARGV). One Redis, or a
--- mock namespace, whose keys share one slot; a cluster lists carriers in cluster_customers.py.
+-- mock namespace, whose keys share one slot; a cluster lists carriers in cluster.py.
 -- ARGV[1] catalogue key prefix, ARGV[2] customer key prefix, ARGV[3] the number of the last
 -- customer seen, or -1, ARGV[4] how many
 -- Returns {'ok', {customer number, customer fields}, ...} or {'missing'}.

@@ -2,7 +2,7 @@
 -- KEYS[1] zset of ids (all scores 0, so ordered by id)
 -- Derived: each listed record's hash, ARGV[3] .. id .. ARGV[4]. Labels' lie in the
 -- catalogue's slot with KEYS[1]; customers' only on one Redis or in a mock namespace
--- (a cluster pages customers in cluster_customers.py).
+-- (a cluster pages customers in cluster.py).
 -- ARGV[1] '-' or '(' .. last id seen, ARGV[2] how many, ARGV[3] and ARGV[4] the record key
 -- around the id
 -- Returns {fields, ...}.
