@@ -57,7 +57,10 @@ class Tally:
         self.store = [0] * (len(STORE_BUCKETS) + 2)
         self.unavailable = 0
         self.changed = False
-        self.writer = None  # the thread that writes them to the shared directory
+        #: The shared directory, read as the process starts counting (a forked process
+        #: starts a tally of its own), and the thread that writes there.
+        self.shared = os.environ.get(SHARED)
+        self.writer = None
 
     def as_json(self):
         with self.lock:
@@ -101,7 +104,7 @@ def _observe_store(seconds, gave_up):
 def _current():
     """This process's tally; the first count in a process that shares its counts
     starts the thread that writes them."""
-    if _tally.writer is None and os.environ.get(SHARED):
+    if _tally.writer is None and _tally.shared:
         _tally.writer = threading.Thread(target=_write_now_and_then, name="metrics", daemon=True)
         _tally.writer.start()
     return _tally
@@ -127,7 +130,7 @@ def _write(tally):
     if not tally.changed:
         return
     tally.changed = False
-    path = os.path.join(os.environ[SHARED], f"tally-{tally.pid}.json")
+    path = os.path.join(tally.shared, f"tally-{tally.pid}.json")
     with open(path + ".new", "w") as file:
         json.dump(tally.as_json(), file)
     os.replace(path + ".new", path)
@@ -163,14 +166,13 @@ def _note_route():
 
 def _tallies():
     """Every process's counts: this one's as they are, the others' as last written."""
-    own = _current().as_json()
-    directory = os.environ.get(SHARED)
-    if not directory:
-        return [own]
-    found = [own]
-    for name in os.listdir(directory):
-        if name.startswith("tally-") and name.endswith(".json") and name != f"tally-{os.getpid()}.json":
-            with open(os.path.join(directory, name)) as file:
+    tally = _current()
+    found = [tally.as_json()]
+    if not tally.shared:
+        return found
+    for name in os.listdir(tally.shared):
+        if name.startswith("tally-") and name.endswith(".json") and name != f"tally-{tally.pid}.json":
+            with open(os.path.join(tally.shared, name)) as file:
                 found.append(json.load(file))
     return found
 
@@ -220,7 +222,7 @@ def metrics():
     registry = CollectorRegistry()
     registry.register(_Counts())
     text = generate_latest(registry)
-    if not os.environ.get(SHARED):  # one process: its own process metrics too
+    if not _tally.shared:  # one process: its own process metrics too
         text += generate_latest(REGISTRY)
     return Response(text, content_type=CONTENT_TYPE_LATEST)
 

@@ -101,8 +101,6 @@ def main():
     try:
         found = settings.server_settings()
         _configure_logs()
-        if found["processes"] > 1:
-            metrics.share_across_processes()  # before the app is made, and the processes forked
         app = _dev_app()
     except settings.ConfigError as err:
         sys.exit(f"error: {err}")

@@ -4,7 +4,7 @@ from granian.constants import HTTPModes, Interfaces, Loops
 from granian.http import HTTP1Settings
 from granian.server import Server
 
-from .. import logs
+from .. import logs, metrics
 from ..store import sweep_now_and_then
 from .bridge import Bridge
 
@@ -48,4 +48,6 @@ def serve(wsgi_app, *, host, port, processes, threads, connections, log_level):
     # One sweeper per server, in this process: the request processes are forked
     # from it (each starts with the app made here) and do only requests.
     sweep_now_and_then(wsgi_app)
+    if processes > 1:
+        metrics.share_across_processes()  # each forked process counts apart
     server.serve(target_loader=lambda _name: bridge)
