@@ -83,17 +83,16 @@ class ClusterStore(RedisStore):
 
     def _catalogue_step(self, c="", s=0, touched=(), carried=()):
         """The bits of the ``touched`` numbers follow the customer's set ``carried`` (as of
-        its change ``s``): (status, the touched numbers that are no label, the cached
-        catalogue brought up to date). With nothing touched, a read: ('behind', the
-        ``carried`` numbers whose bit is not set) while the bits do not follow ``s`` yet.
-        With no customer, only the cache."""
+        its change ``s``): (status, [], the cached catalogue brought up to date). With
+        nothing touched, a read: ('behind', the ``carried`` numbers whose bit is not set)
+        while the bits do not follow ``s`` yet. With no customer, only the cache."""
         known = self._catalogue
         keys = [self._key(name) for name in ("version", "label-log", "label-numbers", "label-cards", "label-ids")]
         args = [self._c, known.version, c, s, len(touched), *touched, *carried]
         sent = time.monotonic()
-        status, dead, version, *delta = self._run("cluster/catalogue", keys, args)
+        status, unset, version, *delta = self._run("cluster/catalogue", keys, args)
         self._saw(sent, version)
-        return status, dead, self._follow(known, version, delta)
+        return status, unset, self._follow(known, version, delta)
 
     def _saw(self, sent, version):
         if sent > self._seen[0]:

@@ -9,9 +9,10 @@
 -- With k = 0, a read: nothing is written, and while the bits do not follow change ARGV[4]
 -- yet, the status is 'behind' and the numbers given after are checked.
 -- Returns {'ok', 'stale' (a later change of the set came first: nothing written) or 'behind',
--- {of the k, numbers of no label; or, 'behind', of those checked, the numbers whose bit is not
--- set}, version, and if it is not the cached one: 1 (start again) or 0, then label id,
--- number or '', card or '', ...}.
+-- {'behind': of those checked, the numbers whose bit is not set}, version, and if it is
+-- not the cached one: 1 (start again) or 0, then label id, number or '', card or '', ...}.
+-- A number of no label (deleted) never gets its bit: the caller's cache, brought up to
+-- date here, tells it which those are.
 local cat, cached, c, k = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[5])
 local out = {'ok', {}}
 if c ~= '' then
@@ -33,10 +34,7 @@ if c ~= '' then
     for i = 6 + k, #ARGV do set[ARGV[i]] = true end
     for i = 6, 5 + k do
       local n, bits = ARGV[i], cat .. 'carriers:' .. ARGV[i]
-      local bit = (live and set[n]) and 1 or 0
-      if bit == 1 and redis.call('HEXISTS', KEYS[5], n) == 0 then
-        out[2][#out[2] + 1], bit = n, 0
-      end
+      local bit = (live and set[n] and redis.call('HEXISTS', KEYS[5], n) == 1) and 1 or 0
       if redis.call('GETBIT', bits, c) ~= bit then redis.call('SETBIT', bits, c, bit) end
     end
     if live then redis.call('HSET', applied, c, ARGV[4]) end
