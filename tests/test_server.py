@@ -24,6 +24,7 @@ from .wire import Trickle, auth, chunked, closed_after, connect, exchange, read_
 ADA = "3f2b8e4a-9c1d-4e5f-8a7b-6c5d4e3f2a1b"  # carries vip and newsletter in fixtures/example.json
 BOB = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"  # carries beta
 LABELS = "/customers/customers/{}/labels"
+BETA = b'{"labels": ["beta"]}'  # an attach of a label Ada does not carry
 SEEDED = {"MOCK_MODE": "1", "SEED_FILE": "fixtures/example.json"}
 
 
@@ -70,7 +71,7 @@ def any_store_port(request):
 
 def test_fifty_slow_and_idle_connections_hold_no_request_thread(any_store_port):
     port = any_store_port
-    body = b'{"labels": ["beta"]}' + b" " * 20
+    body = BETA + b" " * 20
     head = request_bytes("POST", LABELS.format(ADA), auth(), body)[: -len(body)]
     clients = (
         # headers, one byte every 2 s
@@ -105,8 +106,7 @@ def test_idle_slow_and_silent_connections_end_at_their_deadlines(fresh):
     kept_alive = connect(port)
     kept_alive.sendall(request_bytes("GET", "/healthz", framing="none"))
     assert read_answer(kept_alive).status == 200
-    body = b'{"labels": ["beta"]}'
-    slow_body = Trickle(port, request_bytes("POST", LABELS.format(ADA), auth(), body)[: -len(body)], body)
+    slow_body = Trickle(port, _attach_beta()[: -len(BETA)], BETA)
     slow_body.start()
     results = {}
     watchers = [
@@ -149,6 +149,11 @@ def test_open_connections_per_process_are_bounded():
 
 
 # -- body limits in every framing ------------------------------------------------------
+
+
+def _attach_beta(framing="length"):
+    """A whole request attaching "beta" to Ada, its body framed as ``framing``."""
+    return request_bytes("POST", LABELS.format(ADA), auth(), BETA, framing)
 
 
 def _padded(labels, size):
@@ -221,20 +226,16 @@ def test_a_body_with_neither_length_nor_chunks_is_not_taken(fresh):
 
 @pytest.mark.parametrize("framing", ["length", "chunked"])
 def test_a_body_cut_short_by_a_client_that_leaves_runs_nothing(fresh, framing):
-    body = b'{"labels": ["beta"]}'
-    raw = request_bytes("POST", LABELS.format(ADA), auth(), body, framing)
     with connect(fresh) as sock:
-        sock.sendall(raw[: -len(body) if framing == "length" else -12])
+        sock.sendall(_attach_beta(framing)[: -len(BETA) if framing == "length" else -12])
     time.sleep(0.3)
     assert labels_of(fresh, ADA) == ["newsletter", "vip"]
 
 
 @pytest.mark.parametrize("framing", ["length", "chunked"])
 def test_a_body_cut_short_by_a_half_closed_client_is_a_400(fresh, framing):
-    body = b'{"labels": ["beta"]}'
-    raw = request_bytes("POST", LABELS.format(ADA), auth(), body, framing)
     with connect(fresh) as sock:
-        sock.sendall(raw[:-5])
+        sock.sendall(_attach_beta(framing)[:-5])
         sock.shutdown(1)  # no more to send; still reading
         answer = read_answer(sock)
     _is_problem(answer, 400)
@@ -244,7 +245,7 @@ def test_a_body_cut_short_by_a_half_closed_client_is_a_400(fresh, framing):
 
 def test_chunked_trailers_are_refused(fresh):
     head = request_bytes("POST", LABELS.format(ADA), auth(), framing="chunked")[: -len(b"0\r\n\r\n")]
-    raw = head + chunked(b'{"labels": ["beta"]}')[: -len(b"\r\n")] + b"X-Trailer: 1\r\n\r\n"
+    raw = head + chunked(BETA)[: -len(b"\r\n")] + b"X-Trailer: 1\r\n\r\n"
     _is_problem(exchange(fresh, raw), 400)
     assert labels_of(fresh, ADA) == ["newsletter", "vip"]
 
