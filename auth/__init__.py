@@ -1,12 +1,14 @@
 """Bearer tokens with roles, on Flask-HTTPAuth.
 
 Routes declare ``@auth.login_required(role=...)``; Flask-HTTPAuth answers 401
-(no or unknown token) and 403 (role too low) before the view runs.
+(no or unknown token) and 403 (role too low) before the view runs. Between the
+two, a known token's request is counted against RATE_LIMIT (429).
 """
 
 from flask import current_app, request
 from flask_httpauth import HTTPTokenAuth
 
+from .. import rate_limits
 from ..logs import ROLE
 from ..problems import DETAILS, problem
 from ..settings import MIN_TOKEN_LENGTH, ConfigError
@@ -56,6 +58,8 @@ def verify_token(token):
     caller = get_tokens().find(token)
     if caller is not None:
         request.environ[ROLE] = caller.role  # for the request's log line, 403s included
+        # Counted once the token is known and before its role is checked: 401, 429, 403.
+        rate_limits.count(caller)
     return caller
 
 

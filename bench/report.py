@@ -40,7 +40,7 @@ def table(rows):
         lines.append(
             f"| {row['endpoint']} | {row['store']} | {row['rps']:,.0f} | {row['p50']:.2f} | {row['p99']:.2f} "
             f"| {row['baseline']} | {row['baseline_rps']:,.0f} | {row['ratio']:.2f} | {rounds} "
-            f"| ≥ {row['target']:.2f} |"
+            f"| {'≥ ' + format(row['target'], '.2f') if row['target'] else 'cost, reported'} |"
         )
     return "\n".join(lines)
 

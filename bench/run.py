@@ -46,7 +46,14 @@ RUNS = (
     ("GET labels", "service", "bare app, this server", "GET", load.LABELS_PATH, "/smembers/{id}", 0.75),
     ("POST attach", "service", "bare app, this server", "POST", load.LABELS_PATH, "/sadd/{id}", 0.75),
     ("GET labels", "mock", "json-server 0.17", "GET", load.LABELS_PATH, "/customers/{id}", 1.0),
+    # What RATE_LIMIT costs: the service with limits on, against itself with them off.
+    ("GET labels", "limited", "service, limits off", "GET", load.LABELS_PATH, load.LABELS_PATH, None),
+    ("POST attach", "limited", "service, limits off", "POST", load.LABELS_PATH, load.LABELS_PATH, None),
 )
+#: What each of the service's runs keeps its data in.
+STORES = {"service": "Redis", "limited": "Redis, RATE_LIMIT on", "mock": "memory"}
+#: A limit the runs never reach: every request is counted, none refused.
+UNREACHED = "1000000000/hour"
 SLOW_CLIENTS = 50
 
 
@@ -71,10 +78,11 @@ def throughput(server, seconds, rounds, directory):
     seed = Path(directory) / "seed.json"
     seed.write_text(json.dumps(sample_state(ids)))
     body = json.dumps({"labels": FIVE})
-    tokens = {"service": TOKEN, "mock": "dev-reader"}
+    tokens = {"service": TOKEN, "limited": TOKEN, "mock": "dev-reader"}
     with ExitStack() as stack:
         urls = {
             "service": stack.enter_context(service(API_TOKENS=API_TOKENS, REDIS_URL=server.url)),
+            "limited": stack.enter_context(service(API_TOKENS=API_TOKENS, REDIS_URL=server.url, RATE_LIMIT=UNREACHED)),
             "mock": stack.enter_context(local_mock(seed)),
             "bare app, gunicorn gthread 2x4": stack.enter_context(bare_gunicorn(server.url)),
             "bare app, this server": stack.enter_context(bare_own_server(server.url)),
@@ -82,6 +90,7 @@ def throughput(server, seconds, rounds, directory):
                 json_server({"customers": [{"id": cid, "labels": FIVE} for cid in ids]}, directory)
             ),
         }
+        urls["service, limits off"] = urls["service"]
         results = {}
         for round_ in range(rounds):
             for endpoint, mine, base, method, path, base_path, target in RUNS:
@@ -102,7 +111,7 @@ def throughput(server, seconds, rounds, directory):
         rows.append(
             {
                 "endpoint": endpoint,
-                "store": "Redis" if mine == "service" else "memory",
+                "store": STORES[mine],
                 "baseline": base,
                 "rps": result.rps,
                 "p50": result.p50,

@@ -27,6 +27,7 @@ DETAILS = {
     404: "There is no such resource.",
     405: "This resource does not support that method; see the Allow header.",
     413: f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB.",
+    429: "This token has made too many requests of this kind (reads or writes); retry after Retry-After seconds.",
     500: "The service met an unexpected error.",
     503: "The store did not answer. Try again shortly: attach and detach are safe to repeat.",
 }

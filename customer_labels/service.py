@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 
-from . import api, auth, logs, metrics, mock, problems, reports, settings, store
+from . import api, auth, logs, metrics, mock, problems, rate_limits, reports, settings, store
 
 
 class _Flask(Flask):
@@ -54,6 +54,7 @@ def create_app(config=None):
     reports.init_app(app)
     store.init_app(app)
     auth.init_app(app)
+    rate_limits.init_app(app, store.counting_client)
     api.init_app(app)
     metrics.init_app(app)
     mock.init_app(app)

@@ -33,6 +33,9 @@ DEFAULTS = {
     "ADMIN_TOKEN": None,
     # A token that may read /metrics and nothing else: the scraper's.
     "METRICS_TOKEN": None,
+    # Requests per token: "600/minute" (reads and writes, counted apart) or
+    # "reads:600/minute,writes:60/minute". Unset: no limit (rate_limits.py).
+    "RATE_LIMIT": None,
     # Level of the JSON log on stdout.
     "LOG_LEVEL": "INFO",
     # True only for `python app.py`, the local mock; never for the Procfile's web line.
@@ -138,6 +141,7 @@ READERS = {
     "MOCK_NAMESPACE_TTL": lambda raw: whole_number("MOCK_NAMESPACE_TTL", raw, 1, 30 * 86400),
     "CORS_ORIGINS": _origins,
     "SENTRY_DSN": lambda raw: sentry_dsn(raw),
+    "RATE_LIMIT": lambda raw: rate_limit(raw),
 }
 
 
@@ -148,6 +152,14 @@ def sentry_dsn(raw):
     if parts.scheme not in ("http", "https") or not parts.username or not parts.hostname or not parts.path.strip("/"):
         raise ConfigError("SENTRY_DSN", "is not a DSN: https://<public key>@<host>/<project id>")
     return dsn
+
+
+def rate_limit(raw):
+    """RATE_LIMIT, checked (rate_limits.read_setting, which knows the notation)."""
+    from .rate_limits import read_setting
+
+    read_setting(raw)
+    return raw.strip()
 
 
 def from_env(environ=None):

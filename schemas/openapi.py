@@ -8,6 +8,8 @@ app against it.
 import copy
 from collections import namedtuple
 
+from ..rate_limits import EXEMPT_PATHS
+from ..rate_limits import HEADERS as RATE_LIMIT_HEADERS
 from ..server.bridge import BODY_SECONDS
 from ..settings import MAX_BODY_BYTES
 from ..store import LABEL_CAP
@@ -233,6 +235,7 @@ ERRORS = {
     408: f"The body did not arrive within {BODY_SECONDS} s of the headers.",
     413: f"The body is larger than {MAX_BODY_BYTES // 1024} KiB.",
     422: "The body breaks the schema or a rule.",
+    429: "This token's reads or writes passed RATE_LIMIT; retry after Retry-After seconds.",
     503: "The store is not available; retry after Retry-After seconds.",
 }
 
@@ -287,6 +290,8 @@ def _error_statuses(op):
     statuses = set()
     if op.role:
         statuses.add(401)
+        if op.path not in EXEMPT_PATHS:
+            statuses.add(429)
         if op.role != "reader":
             statuses.add(403)
     if "{" in op.path:
@@ -345,6 +350,9 @@ def _responses(op):
             response["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
         if status == 503:
             response["headers"] = {"Retry-After": {"schema": {"type": "string"}}}
+        if status == 429:
+            names = ("Retry-After", *RATE_LIMIT_HEADERS)
+            response["headers"] = {name: {"schema": {"type": "string"}} for name in names}
         responses[str(status)] = response
     for status, description in SERVER_ERRORS.items():
         if str(status) in responses:

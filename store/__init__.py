@@ -17,7 +17,7 @@ from ..settings import ConfigError
 from . import layout
 from .base import DEFAULT_COLOR, LABEL_CAP, Page, Store
 from .cluster import BEGAN, ClusterStore
-from .connection import make_client
+from .connection import fail_fast, make_client
 from .errors import Conflict, NotFound, StoreError, StoreUnavailable, TooManyLabels, UnknownLabels
 from .memory import MemoryStore
 from .namespaces import NAMESPACE, BadNamespace, Namespaces
@@ -44,6 +44,7 @@ __all__ = [
     "namespaces_of",
     "get_store",
     "init_app",
+    "counting_client",
     "store_from_url",
     "sweep_now_and_then",
 ]
@@ -112,6 +113,13 @@ def _layout_at_start(store):
 def namespaces_of(app):
     """An app's namespaces: its store, and the mock's side-by-side ones."""
     return app.extensions[EXTENSION]
+
+
+def counting_client(app):
+    """A client to the app's Redis for what may be skipped when Redis is slow (rate
+    limits): it gives up fast (``connection.fail_fast``). None for a store in memory."""
+    client = getattr(namespaces_of(app).default, "_redis", None)
+    return None if client is None else fail_fast(client)
 
 
 def get_namespaces():

@@ -35,6 +35,10 @@ RETRY = Retry(ExponentialBackoff(cap=0.2, base=0.05), 2, supported_errors=(redis
 #: hung costs one connect or command timeout, and the next request finds the new
 #: master once the cluster has promoted one.
 CLUSTER_RETRY = Retry(NoBackoff(), 0)
+#: Seconds a fail-fast client (``fail_fast``) waits to connect, for a reply, or for a
+#: free connection: what may be skipped (counting rate limits) must not make the
+#: store's own wait too long to answer within 2 s.
+FAIL_FAST_TIMEOUT = 0.2
 
 
 def make_client(url, *, tls_verify=True, max_connections=20, cluster=False):
@@ -62,6 +66,26 @@ def make_client(url, *, tls_verify=True, max_connections=20, cluster=False):
     return redis.Redis(connection_pool=pool)
 
 
+def fail_fast(client):
+    """A client to the same Redis (or cluster) as ``client``, with its settings (URL,
+    TLS, pool size), that waits at most FAIL_FAST_TIMEOUT and never retries. A cluster
+    client made elsewhere (not by ``make_client``) is used as it is."""
+    quick = {"socket_connect_timeout": FAIL_FAST_TIMEOUT, "socket_timeout": FAIL_FAST_TIMEOUT}
+    if isinstance(client, LazyCluster):
+        pool = functools.partial(redis.BlockingConnectionPool, timeout=FAIL_FAST_TIMEOUT)
+        return LazyCluster(client.url, **dict(client.options, **quick, connection_pool_class=pool))
+    pool = getattr(client, "connection_pool", None)
+    if pool is None:
+        return client
+    fast_pool = redis.BlockingConnectionPool(
+        connection_class=pool.connection_class,
+        max_connections=pool.max_connections,
+        timeout=FAIL_FAST_TIMEOUT,
+        **dict(pool.connection_kwargs, **quick, retry=Retry(NoBackoff(), 0)),
+    )
+    return redis.Redis(connection_pool=fast_pool)
+
+
 class LazyCluster:
     """A RedisCluster client that connects on first use, as a single-node client does.
 
@@ -71,8 +95,8 @@ class LazyCluster:
     """
 
     def __init__(self, url, **options):
-        self._url = url
-        self._options = options
+        self.url = url
+        self.options = options
         self._client = None
         self._lock = threading.Lock()
 
@@ -86,5 +110,5 @@ class LazyCluster:
         if self._client is None:
             with self._lock:
                 if self._client is None:
-                    self._client = RedisCluster.from_url(self._url, **self._options)
+                    self._client = RedisCluster.from_url(self.url, **self.options)
         return getattr(self._client, name)

@@ -9,6 +9,7 @@ import re
 from flask import request
 from flask_cors import CORS
 
+from ..rate_limits import HEADERS as RATE_LIMIT_HEADERS
 from . import customer_labels, customers, health, labels, meta
 
 #: Any http://localhost or http://127.0.0.1 origin, whatever the port: the
@@ -36,7 +37,8 @@ def _cors(app):
         app,
         origins="*" if "*" in origins else origins,
         allow_headers=["Authorization", "Content-Type", "Prefer", "X-Mock-Namespace", "X-Request-ID"],
-        expose_headers=["X-Request-ID", "Location", "Retry-After", "Preference-Applied"],
+        expose_headers=["X-Request-ID", "Location", "Retry-After", "Preference-Applied", "WWW-Authenticate"]
+        + list(RATE_LIMIT_HEADERS),
         max_age=600,
     )
     # flask-cors works out its headers for every response (about 20 µs); a
