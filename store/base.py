@@ -10,6 +10,7 @@ constants and functions of this module, which every backend takes from here.
 import abc
 import contextlib
 import json
+import unicodedata
 import uuid
 from collections import namedtuple
 from datetime import UTC, datetime
@@ -20,6 +21,9 @@ from .errors import NotFound, UnknownLabels
 LABEL_CAP = 250
 #: The color a label gets when it is created without one.
 DEFAULT_COLOR = "#9e9e9e"
+#: The last customer number a Redis bitmap can hold (its largest bit offset): a
+#: label-customers cursor at or past it has no customer after it.
+LAST_NUMBER = 2**32 - 1
 
 #: What a create may set; the rest (timestamps) is the store's.
 CREATE_LABEL = ("id", "name", "color", "description")
@@ -39,8 +43,9 @@ def utcnow():
 
 
 def name_key(name):
-    """What makes two label names the same: they are unique case-insensitively."""
-    return name.casefold()
+    """What makes two label names the same: they are unique case-insensitively, and
+    whatever Unicode form they are written in ("é" as one character or two, NFC)."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", name).casefold())
 
 
 def sort_labels(labels):
@@ -52,7 +57,7 @@ def sort_labels(labels):
 def label_json(label):
     """A label as JSON text, as the API shows it: the one encoder of the label
     cards that backends join a customer's labels from."""
-    return json.dumps({field: label.get(field) for field in LABEL_FIELDS})
+    return json.dumps({field: label.get(field) for field in LABEL_FIELDS}, separators=(",", ":"))
 
 
 def unique(ids):
@@ -140,6 +145,9 @@ class Store(abc.ABC):
     def label_customers(self, label_id, limit, after=None):
         """The customers that carry a label, oldest first; ``after`` is an opaque
         position from the previous page."""
+        if after is not None and int(after) >= LAST_NUMBER:
+            self.get_label(label_id)  # still a 404 for a label that does not exist
+            return Page([], None)
         page = self._label_customers(label_id, limit, after)
         if page is None:
             raise NotFound("label", label_id)

@@ -191,7 +191,7 @@ class ClusterStore(RedisStore):
                     raise UnknownLabels(unknown)
             return self._labels_json(customer_id, change, label_ids, cap, again=False)
         found = sorted(latest.cards[n] for n in carried if n in latest.cards and n not in hidden)
-        return '{"data": [' + ", ".join(text for _, text in found) + "]}"
+        return '{"data":[' + ",".join(text for _, text in found) + "]}"
 
     def _detach_numbers(self, customer_id, numbers):
         if numbers:

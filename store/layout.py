@@ -19,6 +19,9 @@ Layouts:
 3. label writes bump ``version`` and note the label in ``label-log``, from which a
    cluster's processes keep their cached catalogue; on a cluster, the copies of the
    catalogue and ``label-sync`` are gone, and the carriers bitmaps are exact.
+4. label names' keys are NFC as well as case-folded (``base.name_key``), and cards are
+   compact JSON. Two labels whose names only now compare the same both stay: the
+   second keeps its old key, and the step logs both (README: "Labels").
 """
 
 import logging
@@ -30,7 +33,7 @@ from .errors import StoreUnavailable
 from .redis_support import availability
 
 #: The layout this code reads and writes.
-LAYOUT = 3
+LAYOUT = 4
 #: Seconds a migrating process holds the lock without renewing it: if it dies,
 #: another may take over after this long.
 LOCK_SECONDS = 30
@@ -54,13 +57,15 @@ def _renew(lock):
 
 
 def _rewrite_cards(store, lock):
-    """Layout 1 to 2: each label's card again, from its hash, by the one encoder."""
+    """Layout 1 to 2, and 3 to 4: each label's card again, from its hash, by the one
+    encoder, under its name key as this release makes it."""
     start = 0
     while True:
         with availability():
             label_ids = store._redis.zrange(store._key("labels"), start, start + BATCH - 1)
         for label_id in label_ids:
-            store._rewrite_card(label_id)
+            if not store._rewrite_card(label_id):
+                log.warning("label %r keeps its name key: another label's name is the same in NFC", label_id)
         _renew(lock)
         if len(label_ids) < BATCH:
             return
@@ -77,7 +82,7 @@ def _start_label_log(store, lock):
 
 
 #: STEPS[n] brings layout n to n + 1.
-STEPS = {1: _rewrite_cards, 2: _start_label_log}
+STEPS = {1: _rewrite_cards, 2: _start_label_log, 3: _rewrite_cards}
 
 
 def current(store):

@@ -179,7 +179,7 @@ class MemoryStore(Store):
         with self._lock:
             self._change(customer_id, change, label_ids, cap)
             cards = sorted(self._cards[i] for i in self._labels_of(customer_id))
-            return '{"data": [' + ", ".join(text for _, text in cards) + "]}"
+            return '{"data":[' + ",".join(text for _, text in cards) + "]}"
 
     def _change(self, customer_id, change, label_ids, cap):
         """Attach or detach (or, for "get", only check the customer exists)."""

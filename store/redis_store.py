@@ -13,7 +13,7 @@ from importlib import resources
 import redis
 
 from . import layout
-from .base import CUSTOMER_FIELDS, LABEL_FIELDS, Page, Store
+from .base import CUSTOMER_FIELDS, LABEL_FIELDS, Page, Store, name_key
 from .errors import Conflict, NotFound, StoreUnavailable, TooManyLabels, UnknownLabels
 from .redis_support import availability, card, change_args, pairs, record
 
@@ -110,9 +110,17 @@ class RedisStore(Store):
             self._layout_ready = True
 
     def _rewrite_card(self, label_id):
-        """Write a label's card again, from its hash (a layout step)."""
+        """Write a label's card again, from its hash, under its name's name key as this
+        release makes it (a layout step). False when another label holds that key: this
+        one keeps its own, and both stay."""
         with contextlib.suppress(NotFound):  # deleted meanwhile
-            self._update_label(label_id, {}, None)
+            key = name_key(self._hash(self._label_key(label_id)).get("name", ""))
+            try:
+                self._update_label(label_id, {}, key)
+            except Conflict:
+                self._update_label(label_id, {}, None)
+                return False
+        return True
 
     def _leave_layout_2(self, renew):
         """What layout 2 left that layout 3 does not keep: nothing, on one Redis."""
@@ -168,7 +176,7 @@ class RedisStore(Store):
             if status == "missing":
                 raise NotFound("label", label_id)
             if status == "name":
-                raise Conflict("name", changes["name"])
+                raise Conflict("name", label["name"])
         raise StoreUnavailable(f"label {label_id!r} kept changing while it was updated")
 
     def _delete_label(self, label_id):

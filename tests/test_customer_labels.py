@@ -164,4 +164,4 @@ def test_any_text_survives_the_answer_as_the_store_builds_it(client, make):
     assert [label["id"] for label in got] == ["t2", "t4", "t0", "t1", "t3"]
     # Byte for byte: every store writes each label with the one encoder, after a change too.
     text = client.get(url(customer), headers=auth("reader")).get_data(as_text=True)
-    assert text == '{"data": [' + ", ".join(map(label_json, got)) + "]}"
+    assert text == '{"data":[' + ",".join(map(label_json, got)) + "]}\n"

@@ -80,6 +80,20 @@ def test_rename_frees_the_old_name_and_takes_the_new(client, make):
     assert client.post("/labels/labels", json={"name": "NEW"}, headers=auth("admin")).status_code == 409
 
 
+@pytest.mark.parametrize(
+    "first, second",
+    [("Caf\u00e9", "Cafe\u0301"), ("Cafe\u0301", "CAF\u00c9"), ("\u00c5ngstr\u00f6m", "a\u030angstro\u0308m")],
+)
+def test_names_are_the_same_in_any_unicode_form_and_kept_as_given(client, make, first, second):
+    make.label(first, id="a")
+    response = client.post("/labels/labels", json={"name": second}, headers=auth("admin"))
+    assert response.status_code == 409 and response.content_type == "application/problem+json"
+    assert client.get("/labels/labels/a", headers=auth("reader")).json["name"] == first
+    # Renaming to its own name in another form is no conflict, and stores the new form.
+    renamed = client.patch("/labels/labels/a", json={"name": second}, headers=auth("admin"))
+    assert renamed.status_code == 200 and renamed.json["name"] == second
+
+
 def test_rename_to_own_name_in_other_case_is_allowed(client, make):
     make.label("Vip", id="a")
     response = client.patch("/labels/labels/a", json={"name": "VIP"}, headers=auth("admin"))

@@ -18,6 +18,9 @@ from .redis_server import free_port
 #: Written by the release before layout versions, against a real redis-server:
 #: every key it left, and what the API read back then.
 LAYOUT_1 = json.loads((ROOT / "tests" / "layouts" / "layout-1.json").read_text())
+#: Written by release 1.1.0 (layout 3), whose name keys were case-folded only: two
+#: labels named "Café", one written composed (NFC), one decomposed.
+LAYOUT_3 = json.loads((ROOT / "tests" / "layouts" / "layout-3.json").read_text())
 PREFIX = "cl:"
 
 
@@ -74,7 +77,7 @@ def test_a_state_of_layout_1_reads_back_the_same_after_the_migration(old_store):
         assert response.json == answer
         # Every label is now written by the one encoder, as GET /labels/labels/{id} gives it.
         labels = [client.get(f"/labels/labels/{label['id']}", headers=auth("reader")).json for label in answer["data"]]
-        assert response.get_data(as_text=True) == '{"data": [' + ", ".join(map(label_json, labels)) + "]}"
+        assert response.get_data(as_text=True) == '{"data":[' + ",".join(map(label_json, labels)) + "]}\n"
     assert old_store.namespace("team-a").export() == LAYOUT_1["reads"]["namespace_export"]
     # Writes go on as before, on the migrated data.
     assert client.patch("/labels/labels/cafe", json={"name": "Café/Bar 2"}, headers=auth("admin")).status_code == 200
@@ -100,7 +103,7 @@ def test_a_namespace_is_migrated_on_its_first_use(old_store):
 
 
 def test_migrating_is_idempotent_and_a_fresh_store_starts_current(old_store):
-    assert layout.migrate(old_store) == [1, 2]
+    assert layout.migrate(old_store) == [1, 2, 3]
     assert layout.migrate(old_store) == []
     old_store.clear()
     fresh = RedisStore(old_store._redis, "fresh:") if not isinstance(old_store, ClusterStore) else None
@@ -118,7 +121,7 @@ def test_one_process_migrates_at_a_time(old_store):
         layout.migrate(old_store)
     assert layout.current(old_store) == 1
     threading.Timer(0.3, other.release).start()
-    assert layout.migrate(old_store, wait=5) == [1, 2]
+    assert layout.migrate(old_store, wait=5) == [1, 2, 3]
 
 
 def test_a_newer_layout_stops_the_start_and_is_not_ready(old_store):
@@ -201,15 +204,15 @@ def test_a_migrator_that_lost_its_lock_stops_and_the_next_run_finishes(old_store
     real_rewrite = type(old_store)._rewrite_card
 
     def rewrite_then_lose_the_lock(store, label_id):
-        real_rewrite(store, label_id)
         store._redis.delete(store._key("layout-lock"))  # expired, as after a long stall
+        return real_rewrite(store, label_id)
 
     monkeypatch.setattr(type(old_store), "_rewrite_card", rewrite_then_lose_the_lock)
     with pytest.raises(StoreUnavailable, match="lost the layout lock"):
         layout.migrate(old_store)
     assert layout.current(old_store) == 1  # the step was not recorded as done
     monkeypatch.setattr(type(old_store), "_rewrite_card", real_rewrite)
-    assert layout.migrate(old_store) == [1, 2]
+    assert layout.migrate(old_store) == [1, 2, 3]
     assert old_store.export() == LAYOUT_1["reads"]["export"]
 
 
@@ -234,7 +237,7 @@ def test_a_cluster_of_layout_2_reads_back_the_same_without_copies_and_with_exact
     assert set_bits(cluster_client, catalogue + "carriers:2") == {1, 3, 4}  # customer 1 detached it
     assert set_bits(cluster_client, catalogue + "carriers:4") == {1, 5}  # customer 5 was deleted
 
-    assert layout.migrate(store) == [2]
+    assert layout.migrate(store) == [2, 3]
     assert not list(cluster_client.scan_iter(match="cl:{cl:catalogue:*", count=1000))
     assert not cluster_client.exists(catalogue + "label-sync")
     assert set_bits(cluster_client, catalogue + "carriers:2") == {3, 4}
@@ -256,3 +259,42 @@ def test_a_cluster_of_layout_2_reads_back_the_same_without_copies_and_with_exact
     assert [label["id"] for label in labels_of(store, customer, "detach", ["churn"])] == ["cafe"]
     assert set_bits(cluster_client, catalogue + "carriers:2") == {4}
     assert set_bits(cluster_client, catalogue + "carriers:4") == {1, 3}
+
+
+@pytest.mark.parametrize("kind", [pytest.param("fakeredis", marks=pytest.mark.fast), "redis"])
+def test_layout_3_gets_nfc_name_keys_and_compact_cards_and_both_cafes_stay(kind, request, caplog):
+    if kind == "redis":
+        client = request.getfixturevalue("real_redis")
+    else:
+        import fakeredis
+
+        client = fakeredis.FakeRedis(server=fakeredis.FakeServer(), decode_responses=True)
+    load_keys(client, LAYOUT_3["keys"])
+    store = RedisStore(client, PREFIX)
+    app = create_app({"TESTING": True, "API_TOKENS": API_TOKENS, "STORE": store})  # a start migrates
+    assert layout.current(store) == layout.LAYOUT == 4
+    assert store.export() == LAYOUT_3["reads"]["export"]  # names as given, nothing lost
+    assert [r.getMessage() for r in caplog.records if "keeps its name key" in r.getMessage()] == [
+        "label 'cafe-nfd' keeps its name key: another label's name is the same in NFC"
+    ]
+    http = app.test_client()
+    for customer_id, answer in LAYOUT_3["reads"]["labels"].items():
+        response = http.get(f"/customers/customers/{customer_id}/labels", headers=auth("reader"))
+        # The same labels, now ordered by NFC name keys, as compact JSON with a final newline.
+        assert sorted(response.json["data"], key=lambda label: label["id"]) == sorted(
+            answer["data"], key=lambda label: label["id"]
+        )
+        text = response.get_data(as_text=True)
+        assert text.endswith("]}\n") and ", " not in text and '": ' not in text
+    assert [
+        label["id"]
+        for label in http.get(
+            "/customers/customers/00000000-0000-4000-8000-000000000002/labels", headers=auth("reader")
+        ).json["data"]
+    ] == ["cafe-nfd", "angstrom"]  # "café" before "ångström" in NFC
+    # Any form of the names is now taken; the pair that collided still can be renamed.
+    for name in ("CAF\u00c9", "CAFE\u0301", "\u00c5ngstr\u00f6m", "A\u030angstro\u0308m"):
+        assert http.post("/labels/labels", json={"name": name}, headers=auth("admin")).status_code == 409, name
+    renamed = http.patch("/labels/labels/cafe-nfd", json={"name": "Café (old)"}, headers=auth("admin"))
+    assert renamed.status_code == 200
+    assert http.post("/labels/labels", json={"name": "Cafe\u0301"}, headers=auth("admin")).status_code == 409

@@ -20,7 +20,15 @@ LOCAL_ORIGINS = [re.compile(r"^http://localhost(:\d+)?$"), re.compile(r"^http://
 def init_app(app):
     for module in (labels, customers, customer_labels, meta, health):
         app.register_blueprint(module.bp)
+    app.after_request(_no_content_no_type)
     _cors(app)
+
+
+def _no_content_no_type(response):
+    """A 204 has no body, so no Content-Type (Flask would say text/html)."""
+    if response.status_code == 204:
+        response.headers.pop("Content-Type", None)
+    return response
 
 
 def _cors(app):

@@ -37,4 +37,5 @@ def _change(raw_id, change):
 
 def _json(text):
     # The store gives the body as JSON text already: no decoding and encoding it again.
-    return current_app.response_class(text, mimetype="application/json")
+    # Compact, with a final newline, like every other answer.
+    return current_app.response_class(text + "\n", mimetype="application/json")

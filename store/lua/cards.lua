@@ -24,6 +24,6 @@ local function answer(cards, numbers)
   table.sort(found, function(a, b) return a[1] < b[1] end)
   local objects = {}
   for i, card in ipairs(found) do objects[i] = card[2] end
-  return '{"data": [' .. table.concat(objects, ', ') .. ']}', dead
+  return '{"data":[' .. table.concat(objects, ',') .. ']}', dead
 end
 
