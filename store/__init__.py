@@ -54,6 +54,8 @@ LAYOUT_WAIT = 10
 #: Seconds between a server's sweeps of what stopped processes left (about: jittered,
 #: so that the servers of one deployment spread theirs).
 SWEEP_SECONDS = 30
+#: Seconds (at most, jittered) from a server's start to its first sweep.
+FIRST_SWEEP_SECONDS = 2
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 CLUSTER_SCHEMES = ("redis", "rediss")
 EXTENSION = "customer_labels.store"
@@ -140,16 +142,21 @@ def get_store(ensure_layout=True):
 
 
 def sweep_now_and_then(app, every=SWEEP_SECONDS):
-    """Finish what stopped processes left half-done (the store's ``sweep``) every
-    ``every`` seconds or so, in a daemon thread; the thread (``stop()`` ends it), or
-    None for a store that never leaves anything (in memory) or an app without one."""
+    """Finish what stopped processes left half-done (the store's ``sweep``) within
+    FIRST_SWEEP_SECONDS of the start, then every ``every`` seconds or so, in a daemon
+    thread; the thread (``stop()`` ends it), or None for a store that never leaves
+    anything (in memory) or an app without one."""
     store = app.extensions[EXTENSION].default if EXTENSION in app.extensions else None
     if not hasattr(store, "sweep"):
         return None
     stopped = threading.Event()
 
     def sweep_forever():
-        while not stopped.wait(every * random.uniform(0.5, 1.5)):
+        # The first soon after start, so that a restarted server finishes at once what
+        # the stopped one left; then every ``every`` seconds or so.
+        wait = random.uniform(0, min(every, FIRST_SWEEP_SECONDS))
+        while not stopped.wait(wait):
+            wait = every * random.uniform(0.5, 1.5)
             try:
                 store.sweep()
             except StoreUnavailable as err:

@@ -343,10 +343,10 @@ class ClusterStore(RedisStore):
 
     # -- the sweep, and the layout's step --------------------------------------------------
 
-    def sweep(self, older=None):
-        """Finish what stopped processes left: label deletes, and changes of a customer
-        whose catalogue step did not follow within ``older`` (PENDING_SECONDS) seconds."""
-        super().sweep()
+    def _sweep(self, older=None):
+        """Label deletes, and changes of a customer whose catalogue step did not follow
+        within ``older`` (PENDING_SECONDS) seconds."""
+        super()._sweep()
         cutoff = time.time() - (PENDING_SECONDS if older is None else older)
         tags = list(slot_tags().values())
         for start in range(0, len(tags), BATCH):

@@ -58,6 +58,8 @@ UPDATE_TRIES = 10
 #: Carriers detached per script while a label is deleted: each script stays
 #: in the low milliseconds, so Redis keeps serving everyone else between them.
 DETACH_BATCH = 500
+#: Seconds a sweeping process holds ``sweep-lock``: one that dies frees it after this.
+SWEEP_LOCK_SECONDS = 300
 
 
 def catalogue_prefix(prefix):
@@ -205,8 +207,22 @@ class RedisStore(Store):
             while not self._run("detach_carriers", keys, [self._c, self._p, n, DETACH_BATCH]):
                 pass
 
-    def sweep(self):
-        """Finish what processes that stopped left half-done: label deletes."""
+    def sweep(self, **options):
+        """Finish what processes that stopped left half-done (``_sweep``), one process at
+        a time across every host: False, doing nothing, while another one sweeps."""
+        lock = self._redis.lock(self._key("sweep-lock"), timeout=SWEEP_LOCK_SECONDS, blocking=False)
+        with availability():
+            if not lock.acquire():
+                return False
+        try:
+            self._sweep(**options)
+        finally:
+            with contextlib.suppress(redis.exceptions.LockError, StoreUnavailable), availability():
+                lock.release()  # or it expires by itself
+        return True
+
+    def _sweep(self):
+        """Label deletes whose carriers were not all detached."""
         self._detach_dropped_labels()
 
     def _page(self, keys, limit, after, head, tail, fields):

@@ -30,7 +30,17 @@ if mode ~= 'get' and #ARGV >= 4 then
       end
     end
     local attached = redis.call('SCARD', KEYS[2])
-    if attached + #new > tonumber(ARGV[3]) then return {'cap', attached, #new} end
+    if attached + #new > tonumber(ARGV[3]) then
+      -- Numbers of labels being deleted (their cards go at once; their carriers are
+      -- detached after) do not count: this customer's go now, as the detaching would.
+      for _, m in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+        if redis.call('HEXISTS', KEYS[4], m) == 0 then
+          redis.call('SREM', KEYS[2], m)
+          attached = attached - 1
+        end
+      end
+      if attached + #new > tonumber(ARGV[3]) then return {'cap', attached, #new} end
+    end
     for _, n in ipairs(new) do
       redis.call('SADD', KEYS[2], n)
       redis.call('SETBIT', cat .. 'carriers:' .. n, c, 1)
