@@ -102,6 +102,9 @@ def _positions(label_ids):
 class Store(abc.ABC):
     """Labels, customers, and which labels each customer carries."""
 
+    #: Whether the data outlives the process (a store in memory ends with it).
+    SHARED = True
+
     # -- health ------------------------------------------------------------
 
     @abc.abstractmethod

@@ -40,6 +40,8 @@ class SortedIds:
 
 
 class MemoryStore(Store):
+    SHARED = False
+
     def __init__(self):
         self._lock = threading.RLock()
         self._empty()

@@ -8,7 +8,7 @@ from customer_labels.mock import seed
 from customer_labels.service import create_app
 from customer_labels.settings import ConfigError
 
-from .conftest import API_TOKENS, EXAMPLE, auth
+from .conftest import API_TOKENS, EXAMPLE, auth, make_store
 
 ADA = "3f2b8e4a-9c1d-4e5f-8a7b-6c5d4e3f2a1b"
 VALID_YAML = """
@@ -115,7 +115,25 @@ def test_mock_settings_need_mock_mode(store, setting, value):
         create_app({"API_TOKENS": API_TOKENS, "STORE": store, setting: value})
 
 
-def test_cli_load_and_export_round_trip_exactly(app, runner, tmp_path):
+@pytest.fixture(params=[pytest.param("fakeredis", marks=pytest.mark.fast), "redis", "cluster"])
+def shared_app(request):
+    """An app on a store that outlives the process: what the CLI acts on."""
+    return create_app({"TESTING": True, "API_TOKENS": API_TOKENS, "STORE": make_store(request.param, request)})
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("args", [["fixtures", "load", EXAMPLE], ["fixtures", "export"], ["migrate"]])
+def test_the_cli_refuses_a_store_in_memory_in_one_line(args):
+    runner = create_app({"DEV_MODE": True}).test_cli_runner()
+    result = runner.invoke(args=args)
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: the store is in memory (REDIS_URL is unset)")
+    assert "SEED_FILE" in result.output and "REDIS_URL" in result.output
+    assert result.output.count("\n") == 1 and "Loaded" not in result.output
+
+
+def test_cli_load_and_export_round_trip_exactly(shared_app, tmp_path):
+    app, runner = shared_app, shared_app.test_cli_runner()
     result = runner.invoke(args=["fixtures", "load", EXAMPLE])
     assert result.exit_code == 0, result.output
     assert "Loaded 4 labels and 3 customers" in result.output
@@ -131,7 +149,8 @@ def test_cli_load_and_export_round_trip_exactly(app, runner, tmp_path):
     assert labels_of(client, ADA) == ["beta", "newsletter", "vip"]
 
 
-def test_cli_refuses_a_bad_file_and_changes_nothing(app, runner, tmp_path):
+def test_cli_refuses_a_bad_file_and_changes_nothing(shared_app, tmp_path):
+    runner = shared_app.test_cli_runner()
     runner.invoke(args=["fixtures", "load", EXAMPLE])
     before = runner.invoke(args=["fixtures", "export"]).output
     bad = tmp_path / "bad.json"
@@ -142,7 +161,12 @@ def test_cli_refuses_a_bad_file_and_changes_nothing(app, runner, tmp_path):
     assert runner.invoke(args=["fixtures", "export"]).output == before
 
 
-def test_cli_works_on_a_namespace(mock_app, tmp_path):
+@pytest.mark.parametrize("kind", [pytest.param("fakeredis", marks=pytest.mark.fast), "redis"])
+def test_cli_works_on_a_namespace(kind, request, tmp_path):
+    store = make_store(kind, request)
+    mock_app = create_app(
+        {"TESTING": True, "API_TOKENS": API_TOKENS, "STORE": store, "MOCK_MODE": True, "SEED_FILE": EXAMPLE}
+    )
     runner = mock_app.test_cli_runner()
     path = tmp_path / "one.json"
     path.write_text(json.dumps({"labels": [{"id": "only", "name": "Only"}]}))

@@ -1,11 +1,12 @@
 """`flask fixtures load FILE` and `flask fixtures export [FILE]`, on any store,
 and `flask migrate`, which brings a Redis's data to this release's key layout.
 
-    flask --app app fixtures load fixtures/example.json     # API_TOKENS set, as on a host
-    flask --app app:dev_app fixtures export state.json      # locally, no settings needed
-    flask --app app migrate                                 # what a start does, on its own
+    REDIS_URL=... flask --app app fixtures load state.json   # API_TOKENS set, as on a host
+    REDIS_URL=... flask --app app:dev_app fixtures export state.json
+    REDIS_URL=... flask --app app migrate                     # what a start does, on its own
 
-An export loads back to exactly the same state.
+An export loads back to exactly the same state. They refuse a store in memory (no
+REDIS_URL): it would live and die with the command, so a load would keep nothing.
 """
 
 import json
@@ -32,6 +33,12 @@ def init_app(app):
 def _store(namespace):
     """The store the command acts on, its data in this release's layout."""
     store = get_namespaces().get(namespace)
+    if not store.SHARED:
+        raise click.ClickException(
+            "the store is in memory (REDIS_URL is unset): it would end with this command, so a load would "
+            "keep nothing and an export finds nothing. Set REDIS_URL to the Redis to use, or start the "
+            "local mock with SEED_FILE=FILE (SEED_FILE=fixtures/example.json make run)."
+        )
     try:
         store.ensure_layout(wait=LAYOUT_WAIT)
     except StoreUnavailable as err:
