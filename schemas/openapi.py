@@ -13,7 +13,7 @@ from ..rate_limits import HEADERS as RATE_LIMIT_HEADERS
 from ..server.bridge import BODY_SECONDS
 from ..settings import MAX_BODY_BYTES
 from ..store import LABEL_CAP
-from . import load
+from . import examples, load
 
 API_VERSION = "1.0.0"
 COMPONENTS = {
@@ -27,6 +27,10 @@ COMPONENTS = {
     "CustomerLabelsChange": "customer-labels-change",
 }
 MOCK_COMPONENTS = {"Fixture": "fixture"}
+#: What a request may be answered when it names a method its path lacks (with Allow).
+NO_SUCH_METHOD = 405
+#: What ``Prefer: code=...`` may force on any operation of the mock (mock/prefer.py).
+FORCED = (401, 403, 404, 422, 500, 503)
 
 # role: the lowest role allowed, or None for no auth. body: request schema
 # component. ok: success status. result: success body, a component or "page of"
@@ -174,7 +178,7 @@ MOCK_OPERATIONS = (
         "The caller's namespace, whole, as a fixture",
         "admin",
         ok=200,
-        result="Fixture",
+        result="Snapshot",
     ),
     Operation(
         "put",
@@ -235,6 +239,8 @@ ERRORS = {
     408: f"The body did not arrive within {BODY_SECONDS} s of the headers.",
     413: f"The body is larger than {MAX_BODY_BYTES // 1024} KiB.",
     422: "The body breaks the schema or a rule.",
+    405: "This path does not support that method (see Allow); only for a method not listed here.",
+    500: "The mock was asked for it (Prefer: code=500); the service itself answers 500 only for a bug.",
     429: "This token's reads or writes passed RATE_LIMIT; retry after Retry-After seconds.",
     503: "The store is not available; retry after Retry-After seconds.",
 }
@@ -253,13 +259,22 @@ def _ref(name):
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _json(schema):
-    return {"content": {"application/json": {"schema": schema}}}
+def _json(schema, example=None):
+    media = {"schema": schema}
+    if example is not None:
+        media["example"] = example
+    return {"content": {"application/json": media}}
 
 
 def _result_schema(result):
     if result == "OpenAPI":
-        return {"type": "object"}
+        strings = {"type": "string"}
+        return {
+            "type": "object",
+            "properties": {"openapi": strings, "info": {"type": "object"}, "paths": {"type": "object"}},
+            "required": ["openapi", "info", "paths"],
+            "additionalProperties": True,
+        }
     if result == "Status":
         return {
             "type": "object",
@@ -286,8 +301,10 @@ def _result_schema(result):
     return _ref(result)
 
 
-def _error_statuses(op):
-    statuses = set()
+def _error_statuses(op, mock=False):
+    statuses = {NO_SUCH_METHOD}
+    if mock and op.role:  # the API's operations, where Prefer forces answers
+        statuses.update(FORCED)
     if op.role:
         statuses.add(401)
         if op.path not in EXEMPT_PATHS:
@@ -330,21 +347,23 @@ def _links(op):
     return links
 
 
-def _responses(op):
+def _responses(op, mock=False):
     """Every answer of ``op``: its success, its problems, and what the server answers itself."""
     success = {"description": op.summary}
     if op.result == "Metrics":
-        success["content"] = {"text/plain": {"schema": {"type": "string"}}}
+        success["content"] = {"text/plain": {"schema": {"type": "string"}, "example": examples.RESULTS[op.result]}}
     elif op.result:
-        success.update(_json(_result_schema(op.result)))
+        success.update(_json(_result_schema(op.result), examples.RESULTS[op.result]))
     if op.ok == 201:
-        success["headers"] = {"Location": {"description": "The new resource's URL.", "schema": {"type": "string"}}}
+        location = {"description": "The new resource's URL.", "required": True, "schema": {"type": "string"}}
+        success["headers"] = {"Location": location}
         success["links"] = _links(op)
     responses = {str(op.ok): success}
-    for status in _error_statuses(op):
+    for status in _error_statuses(op, mock):
+        example = examples.problem(status, ERRORS[status])
         response = {
             "description": ERRORS[status],
-            "content": {"application/problem+json": {"schema": _ref("Problem")}},
+            "content": {"application/problem+json": {"schema": _ref("Problem"), "example": example}},
         }
         if status == 401:
             response["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
@@ -362,10 +381,10 @@ def _responses(op):
     return responses
 
 
-def _operation(op):
-    responses = _responses(op)
+def _operation(op, mock=False):
+    responses = _responses(op, mock)
     params = [
-        {"name": name, "in": "path", "required": True, "schema": schema}
+        {"name": name, "in": "path", "required": True, "schema": schema, "example": examples.PARAMETERS[name]}
         for name, schema in PATH_PARAMETERS.items()
         if "{" + name + "}" in op.path
     ]
@@ -375,10 +394,11 @@ def _operation(op):
     if params:
         operation["parameters"] = copy.deepcopy(params)
     if op.body:
-        operation["requestBody"] = {"required": True, **_json(_ref(op.body))}
-    if op.role:
-        operation["description"] = f"Needs the {op.role} role or higher."
-    else:
+        operation["requestBody"] = {"required": True, **_json(_ref(op.body), examples.BODIES[op.op_id])}
+    operation["description"] = f"{op.summary}. " + (
+        f"Needs the {op.role} role or higher." if op.role else "Needs no token."
+    )
+    if not op.role:
         operation["security"] = []
     return operation
 
@@ -392,23 +412,39 @@ def operations(mock=False):
     return OPERATIONS + MOCK_OPERATIONS if mock else OPERATIONS
 
 
-def build(mock=False):
-    """The whole document, as a dict."""
+def _always_sent(schema):
+    """A copy of an object schema (and of the object schemas it holds) whose every
+    property is required: what an answer always carries, though a request may leave out."""
+    schema = copy.deepcopy(schema)
+    for node in (schema, *(p.get("items", {}) for p in schema.get("properties", {}).values())):
+        if node.get("type") == "object":
+            node["required"] = list(node["properties"])
+    return schema
+
+
+def build(mock=False, server="http://localhost:5000"):
+    """The whole document, as a dict; ``server`` is the base URL it names (the service
+    names the one it was asked at)."""
     paths = {}
     for op in operations(mock):
-        paths.setdefault(op.path, {})[op.method] = _operation(op)
+        paths.setdefault(op.path, {})[op.method] = _operation(op, mock)
     schemas = {}
     for name, file in {**COMPONENTS, **(MOCK_COMPONENTS if mock else {})}.items():
         schema = copy.deepcopy(load(file))
         schema.pop("$schema", None)
         schemas[name] = schema
+    if mock:
+        schemas["Snapshot"] = dict(_always_sent(schemas["Fixture"]), title="Snapshot")
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "Customer Labels",
             "version": API_VERSION,
             "description": "Which labels are attached to which customers." + (MOCK_DESCRIPTION if mock else ""),
+            "contact": {"name": "The Customer Labels team"},
+            "license": {"name": "MIT", "identifier": "MIT"},
         },
+        "servers": [{"url": server}],
         "tags": [{"name": tag} for tag in TAGS if tag != "Mock" or mock],
         "paths": paths,
         "components": {

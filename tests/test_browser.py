@@ -7,11 +7,11 @@ import sys
 
 import pytest
 
-from .processes import start, stop, wait_until_up
+from .processes import call, start, stop, wait_until_up
 from .redis_server import free_port, require
 
 ADA = "3f2b8e4a-9c1d-4e5f-8a7b-6c5d4e3f2a1b"  # the page test's customer
-GRACE = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"  # the docs test's customer
+GRACE = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"  # the docs test's customer (and Ada, the examples')
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
 PAGE = """<!doctype html>
@@ -110,10 +110,41 @@ def test_page_on_another_origin_gets_attaches_and_detaches(browser, mock_url, pa
     assert len(result["get"]["requestId"]) == 32  # an exposed header a page can read
 
 
-def test_docs_explorer_authorizes_and_tries_attach_and_detach(browser, mock_url):
+def try_it_out(browser, operation, customer=None, body=None):
+    """Open an operation in /docs, Try it out (with ``customer`` and ``body`` typed over
+    the examples, when given), Execute: the answer, which must be a 200."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
+    block = browser.find_element(By.CSS_SELECTOR, f"[id$='-{operation}']")
+    if not block.find_elements(By.CSS_SELECTOR, ".try-out__btn"):
+        block.find_element(By.CSS_SELECTOR, ".opblock-summary").click()
+    button = wait_for(browser, lambda b: block.find_element(By.CSS_SELECTOR, ".try-out__btn"))
+    if "cancel" not in button.get_attribute("class"):
+        button.click()
+    for field, text in ((block.find_element(By.CSS_SELECTOR, "input[placeholder='customerId']"), customer),) + (
+        ((block.find_element(By.CSS_SELECTOR, "textarea.body-param__text"), body),) if body else ()
+    ):
+        if text:
+            field.send_keys(Keys.CONTROL, "a")  # over the example, as a person would
+            field.send_keys(Keys.DELETE)
+            field.send_keys(text)
+    for old in block.find_elements(By.CSS_SELECTOR, ".btn-clear"):
+        old.click()  # the previous answer goes, so that the one read below is this one's
+    block.find_element(By.CSS_SELECTOR, ".execute").click()
+    status = wait_for(
+        browser, lambda b: block.find_element(By.CSS_SELECTOR, ".live-responses-table tbody .response-col_status")
+    )
+    assert status.text.strip().startswith("200"), (operation, status.text)
+    return json.loads(block.find_element(By.CSS_SELECTOR, ".live-responses-table .microlight").text)
+
+
+def test_docs_explorer_authorizes_and_tries_attach_and_detach(browser, mock_url):
+    from selenium.webdriver.common.by import By
+
+    # The seeded state, whatever the page test did to it: the examples name its data.
+    port = int(mock_url.rsplit(":", 1)[1])
+    assert call(port, "POST", "/__admin/reset", token="dev-admin")[0] == 204
     browser.get(f"{mock_url}/docs/")
     blocks = wait_for(browser, lambda b: b.find_elements(By.CSS_SELECTOR, ".opblock"))
     paths = {
@@ -129,23 +160,18 @@ def test_docs_explorer_authorizes_and_tries_attach_and_detach(browser, mock_url)
     browser.find_element(By.CSS_SELECTOR, ".modal-ux .auth-btn-wrapper .authorize").click()
     browser.find_element(By.CSS_SELECTOR, ".modal-ux .btn-done").click()
 
-    for method, body, expected in (
-        ("post", '{"labels": ["vip", "newsletter"]}', ["Beta tester", "Newsletter", "VIP"]),
-        ("delete", '{"labels": ["beta"]}', ["Newsletter", "VIP"]),
+    # First, the document's own examples, untouched: they name the seeded fixture's data.
+    for operation, expected in (
+        ("getCustomerLabels", ["Newsletter", "VIP"]),
+        ("createCustomerLabels", ["Beta tester", "Newsletter", "VIP"]),
+        ("deleteCustomerLabels", ["Beta tester", "VIP"]),
     ):
-        operation = "createCustomerLabels" if method == "post" else "deleteCustomerLabels"
-        block = browser.find_element(By.CSS_SELECTOR, f"[id$='-{operation}']")
-        block.find_element(By.CSS_SELECTOR, ".opblock-summary").click()
-        wait_for(browser, lambda b: block.find_element(By.CSS_SELECTOR, ".try-out__btn")).click()
-        block.find_element(By.CSS_SELECTOR, "input[placeholder='customerId']").send_keys(GRACE)
-        editor = block.find_element(By.CSS_SELECTOR, "textarea.body-param__text")
-        editor.send_keys(Keys.CONTROL, "a")  # replace the example body, as a person would
-        editor.send_keys(Keys.DELETE)
-        editor.send_keys(body)
-        block.find_element(By.CSS_SELECTOR, ".execute").click()
-        status = wait_for(
-            browser, lambda b: block.find_element(By.CSS_SELECTOR, ".live-responses-table tbody .response-col_status")
-        )
-        assert status.text.strip().startswith("200")
-        answer = json.loads(block.find_element(By.CSS_SELECTOR, ".live-responses-table .microlight").text)
+        answer = try_it_out(browser, operation)
+        assert [label["name"] for label in answer["data"]] == expected, operation
+    # Then edited, as a person would: another customer, other labels.
+    for operation, body, expected in (
+        ("createCustomerLabels", '{"labels": ["vip", "newsletter"]}', ["Beta tester", "Newsletter", "VIP"]),
+        ("deleteCustomerLabels", '{"labels": ["beta"]}', ["Newsletter", "VIP"]),
+    ):
+        answer = try_it_out(browser, operation, GRACE, body)
         assert [label["name"] for label in answer["data"]] == expected

@@ -2,7 +2,7 @@
 
 import functools
 
-from flask import Blueprint, current_app
+from flask import Blueprint, current_app, request
 
 from ..schemas import openapi
 
@@ -16,4 +16,7 @@ def _document(mock):
 
 @bp.get("/openapi.json")
 def get_openapi():
-    return _document(bool(current_app.config["MOCK_MODE"]))
+    # Its server is where it was asked for (a mock namespace's prefix included), so that
+    # generated clients and the explorer call the service that gave it.
+    document = _document(bool(current_app.config["MOCK_MODE"]))
+    return {**document, "servers": [{"url": request.url_root.rstrip("/")}]}
