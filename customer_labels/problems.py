@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from .server import BODY_PROBLEM
 from .settings import MAX_BODY_BYTES
-from .store.errors import Conflict, NotFound, StoreUnavailable, TooManyLabels, UnknownLabels
+from .store.errors import Conflict, NotFound, StoreUnavailable, TooLarge, TooManyLabels, UnknownLabels
 from .store.namespaces import BadNamespace
 
 MEDIA_TYPE = "application/problem+json"
@@ -66,57 +66,82 @@ def _body_problem():
 def init_app(app):
     """Send every error the app can meet through ``problem()``."""
     app.before_request(_body_problem)
+    for error, handler in HANDLERS.items():
+        app.register_error_handler(error, handler)
 
-    @app.errorhandler(Problem)
-    def raised_problem(err):
-        return problem(err.status, err.detail, **err.kwargs)
 
-    @app.errorhandler(HTTPException)
-    def http_error(err):
-        # Keep headers such as Allow on a 405; the body is ours, never HTML.
-        headers = [(k, v) for k, v in err.get_headers() if k.lower() != "content-type"]
-        return problem(err.code, DETAILS.get(err.code, err.description), headers=headers)
+def _raised_problem(err):
+    return problem(err.status, err.detail, **err.kwargs)
 
-    @app.errorhandler(NotFound)
-    def not_found(err):
-        return problem(404, f"{err.kind.capitalize()} {err.ident!r} does not exist.")
 
-    @app.errorhandler(Conflict)
-    def conflict(err):
-        return problem(409, f"The {err.field} {err.value!r} is already taken.")
+def _http_error(err):
+    # Keep headers such as Allow on a 405; the body is ours, never HTML.
+    headers = [(k, v) for k, v in err.get_headers() if k.lower() != "content-type"]
+    return problem(err.code, DETAILS.get(err.code, err.description), headers=headers)
 
-    @app.errorhandler(UnknownLabels)
-    def unknown_labels(err):
-        errors = [{"path": f"/labels/{i}", "message": "names no label"} for i in err.positions]
-        return problem(
-            422,
-            "These labels do not exist, so nothing was attached: " + ", ".join(err.label_ids),
-            title="Unknown labels",
-            errors=errors,
-            unknownLabels=err.label_ids,
-        )
 
-    @app.errorhandler(TooManyLabels)
-    def too_many_labels(err):
-        detail = (
-            f"A customer holds at most {err.cap} labels; it has {err.attached} and this "
-            f"would add {err.adding}, so nothing was attached."
-        )
-        errors = [{"path": "/labels", "message": f"would pass the cap of {err.cap} labels"}]
-        return problem(422, detail, title="Too many labels", errors=errors)
+def _not_found(err):
+    return problem(404, f"{err.kind.capitalize()} {err.ident!r} does not exist.")
 
-    @app.errorhandler(BadNamespace)
-    def bad_namespace(err):
-        return problem(400, "A mock namespace is 1 to 64 of A-Z, a-z, 0-9, '_', '.' and '-'.")
 
-    @app.errorhandler(StoreUnavailable)
-    def store_unavailable(err):
-        # One line with the cause; no traceback, since nothing here is a bug.
-        log.warning("store unavailable: %s", err.cause)
-        return problem(503, DETAILS[503], headers={"Retry-After": RETRY_AFTER})
+def _conflict(err):
+    return problem(409, f"The {err.field} {err.value!r} is already taken.")
 
-    @app.errorhandler(Exception)
-    def unexpected(err):
-        # The cause goes to the log; the client never sees a stack trace.
-        log.exception("unhandled error")
-        return problem(500, DETAILS[500])
+
+def _unknown_labels(err):
+    errors = [{"path": f"/labels/{i}", "message": "names no label"} for i in err.positions]
+    return problem(
+        422,
+        "These labels do not exist, so nothing was attached: " + ", ".join(err.label_ids),
+        title="Unknown labels",
+        errors=errors,
+        unknownLabels=err.label_ids,
+    )
+
+
+def _too_many_labels(err):
+    detail = (
+        f"A customer holds at most {err.cap} labels; it has {err.attached} and this "
+        f"would add {err.adding}, so nothing was attached."
+    )
+    errors = [{"path": "/labels", "message": f"would pass the cap of {err.cap} labels"}]
+    return problem(422, detail, title="Too many labels", errors=errors)
+
+
+def _too_large(err):
+    detail = (
+        f"The state is too large for one step: {err.what}. Move a state of this size with the CLI, "
+        "in batches: flask --app app fixtures export FILE, and fixtures load FILE."
+    )
+    return problem(422, detail, title="State too large")
+
+
+def _bad_namespace(err):
+    return problem(400, "A mock namespace is 1 to 64 of A-Z, a-z, 0-9, '_', '.' and '-'.")
+
+
+def _store_unavailable(err):
+    # One line with the cause; no traceback, since nothing here is a bug.
+    log.warning("store unavailable: %s", err.cause)
+    return problem(503, DETAILS[503], headers={"Retry-After": RETRY_AFTER})
+
+
+def _unexpected(err):
+    # The cause goes to the log; the client never sees a stack trace.
+    log.exception("unhandled error")
+    return problem(500, DETAILS[500])
+
+
+#: Each error the app can meet, and the problem it answers with.
+HANDLERS = {
+    Problem: _raised_problem,
+    HTTPException: _http_error,
+    NotFound: _not_found,
+    Conflict: _conflict,
+    UnknownLabels: _unknown_labels,
+    TooManyLabels: _too_many_labels,
+    TooLarge: _too_large,
+    BadNamespace: _bad_namespace,
+    StoreUnavailable: _store_unavailable,
+    Exception: _unexpected,
+}

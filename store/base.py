@@ -206,11 +206,13 @@ class Store(abc.ABC):
         ``replace(export())`` gives back exactly the same state, customers'
         order of creation (which orders a label's customers) included.
         """
-        labels, customers = self._export()
-        return {
-            "labels": sorted(labels, key=lambda label: label["id"]),
-            "customers": [dict(customer, labels=sorted(label_ids)) for customer, label_ids in customers],
-        }
+        labels, customers = self.export_parts()
+        return {"labels": labels, "customers": [dict(customer, labels=label_ids) for customer, label_ids in customers]}
+
+    @abc.abstractmethod
+    def export_parts(self):
+        """What ``export`` gives, as (every label, by id; an iterator of (customer, its
+        labels' ids sorted), oldest first), so that a state too large to hold can be written."""
 
     def replace(self, state):
         """Replace everything with ``state``, in one step, as one fixture file gives it.
@@ -312,10 +314,6 @@ class Store(abc.ABC):
     def _labels_json(self, customer_id, change, label_ids, cap):
         """``labels_json`` for distinct ``label_ids``, in one atomic step, the
         answer joined from the labels' ready-made JSON (``label_json``)."""
-
-    @abc.abstractmethod
-    def _export(self):
-        """([label, ...], [(customer, [label id, ...]), ...] oldest first), read in one step."""
 
     @abc.abstractmethod
     def _replace(self, labels, customers):

@@ -18,7 +18,7 @@ from functools import cache
 from redis.cluster import RedisCluster
 from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 
-from .base import CUSTOMER_FIELDS, LABEL_FIELDS, Page
+from .base import CUSTOMER_FIELDS, Page
 from .errors import Conflict, NotFound, TooManyLabels, UnknownLabels
 from .redis_store import DETACH_BATCH, SCRIPTS, RedisStore, glob_pattern
 from .redis_support import availability, pairs, record
@@ -251,18 +251,6 @@ class ClusterStore(RedisStore):
         if again is not None:
             self._index("add", customer_id, again)
 
-    def _customers(self, ids, also=None):
-        """Each customer's hash (empty when it does not exist) and, with ``also``, another reply of it."""
-
-        def commands(pipe):
-            for customer_id in ids:
-                pipe.hgetall(self._customer_key(customer_id))
-                if also:
-                    also(pipe, customer_id)
-
-        replies = self._call(commands)
-        return list(zip(replies[::2], replies[1::2])) if also else replies
-
     def _list_customers(self, limit, after):
         found, start = [], "(" + after if after is not None else "-"
         while len(found) <= limit:
@@ -301,19 +289,6 @@ class ClusterStore(RedisStore):
         return Page(customers, str(found[limit - 1][0]) if len(found) > limit else None)
 
     # -- the whole state: the catalogue in one step, customers slot by slot ---------------
-
-    def _export(self):
-        keys = [self._key("labels"), self._key("customers"), self._key("label-ids")]
-        labels, ids, numbered = self._run("export", keys, [self._c, self._p, "catalogue"])
-        names = dict(zip(numbered[::2], numbered[1::2]))
-        customers = []
-        for flat, carried in self._customers(ids, lambda pipe, i: pipe.smembers(self._attached_key(i))):
-            if flat:
-                label_ids = [names[n] for n in carried if n in names]
-                customers.append((int(flat["n"]), record(flat, CUSTOMER_FIELDS), label_ids))
-        customers.sort(key=lambda entry: entry[0])
-        labels = [record(flat, LABEL_FIELDS) for flat in labels]
-        return labels, [(customer, label_ids) for _, customer, label_ids in customers]
 
     def _replace(self, labels, customers, mode="always", keys="all"):
         # The catalogue first: it holds the seed mark that 'once' checks.
@@ -361,6 +336,10 @@ class ClusterStore(RedisStore):
                     else:  # deleted, and perhaps made again with another number
                         self._unindex(customer_id, c, numbers)
                     self._customer_step(customer_id, "settle", now[1] if status == "ok" else "", entry, c)
+
+    def _bulk_extra_keys(self):
+        """Every slot's pending zset: a load starts with nothing pending."""
+        return [f"{self._p}pending:{{{tag}}}" for tag in slot_tags().values()]
 
     def _leave_layout_2(self, renew):
         """Layout 2 kept copies of the catalogue and left bits of customers that no

@@ -41,6 +41,15 @@ class TooManyLabels(StoreError):
         self.adding = adding
 
 
+class TooLarge(StoreError):
+    """The state is too large for one step (a snapshot, a reset): the CLI works in batches."""
+
+    def __init__(self, what, limit):
+        super().__init__(f"{what} passes the {limit} that one step may take")
+        self.what = what
+        self.limit = limit
+
+
 class StoreUnavailable(Exception):
     """The backend cannot be reached or cannot take writes now; try again later."""
 

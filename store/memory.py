@@ -204,11 +204,11 @@ class MemoryStore(Store):
 
     # -- the whole state -------------------------------------------------------------
 
-    def _export(self):
-        with self._lock:
-            labels = [dict(label) for label in self._labels.values()]
-            customers = [(dict(c), list(self._attached[i])) for i, c in self._customers.items()]
-            return labels, customers
+    def export_parts(self):
+        with self._lock:  # a copy, taken in one step
+            labels = sorted((dict(label) for label in self._labels.values()), key=lambda label: label["id"])
+            customers = [(dict(c), sorted(self._attached[i])) for i, c in self._customers.items()]
+        return labels, iter(customers)
 
     def _replace(self, labels, customers):
         with self._lock:

@@ -12,9 +12,9 @@ from importlib import resources
 
 import redis
 
-from . import layout
+from . import bulk, layout
 from .base import CUSTOMER_FIELDS, LABEL_FIELDS, Page, Store, name_key
-from .errors import Conflict, NotFound, StoreUnavailable, TooManyLabels, UnknownLabels
+from .errors import Conflict, NotFound, StoreUnavailable, TooLarge, TooManyLabels, UnknownLabels
 from .redis_support import availability, card, change_args, pairs, record
 
 #: The scripts in lua/, by name; a cluster store adds those in lua/cluster/.
@@ -29,7 +29,6 @@ SCRIPTS = (
     "page",
     "carriers_page",
     "customer_labels",
-    "export",
     "replace",
 )
 #: Scripts that answer with a customer's labels start with lua/cards.lua.
@@ -58,6 +57,10 @@ UPDATE_TRIES = 10
 #: Carriers detached per script while a label is deleted: each script stays
 #: in the low milliseconds, so Redis keeps serving everyone else between them.
 DETACH_BATCH = 500
+#: The most customers a store's one-step replace (a snapshot, a reset) clears: its
+#: script holds Redis for as long as it runs, a few milliseconds at this size. A larger
+#: state is replaced by `flask fixtures load`, in batches (bulk.py).
+ONE_STEP_CUSTOMERS = 10_000
 #: Seconds a sweeping process holds ``sweep-lock``: one that dies frees it after this.
 SWEEP_LOCK_SECONDS = 300
 
@@ -93,6 +96,22 @@ class RedisStore(Store):
         with availability(), self._redis.pipeline(transaction=False) as pipe:
             commands(pipe)
             return pipe.execute()
+
+    def _customers(self, ids, also=None):
+        """Each customer's hash (empty when it does not exist) and, with ``also``, another reply of it."""
+
+        def commands(pipe):
+            for customer_id in ids:
+                pipe.hgetall(self._customer_key(customer_id))
+                if also:
+                    also(pipe, customer_id)
+
+        replies = self._call(commands)
+        return list(zip(replies[::2], replies[1::2])) if also else replies
+
+    def _bulk_extra_keys(self):
+        """Keys beyond the catalogue's and the customers' that a load deletes (store/bulk.py)."""
+        return []
 
     def _hash(self, key):
         with availability():
@@ -294,17 +313,12 @@ class RedisStore(Store):
 
     # -- the whole state ---------------------------------------------------------------
 
-    def _export(self):
-        labels, customers = self._run(
-            "export", [self._key("labels"), self._key("customers"), self._key("label-ids")], [self._c, self._p, "all"]
-        )
-        return (
-            [record(flat, LABEL_FIELDS) for flat in labels],
-            [(record(flat, CUSTOMER_FIELDS), label_ids) for flat, label_ids in customers],
-        )
+    def export_parts(self):
+        # In batches (bulk.py): a state of any size, Redis never held for long.
+        return bulk.export_labels(self), bulk.export_customers(self)
 
     def _replace(self, labels, customers, mode="always", keys="all"):
-        args = [self._c, self._p, glob_pattern(self._c), glob_pattern(self._p), mode, keys, layout.LAYOUT, len(labels)]
+        args = [self._c, self._p, mode, keys, layout.LAYOUT, ONE_STEP_CUSTOMERS, len(labels)]
         for label, key in labels:
             fields = pairs(label)
             args += [label["id"], key, card(label, key), len(fields) // 2, *fields]
@@ -312,7 +326,10 @@ class RedisStore(Store):
         for customer, label_ids in customers:
             fields = pairs(customer)
             args += [customer["id"], len(fields) // 2, *fields, len(label_ids), *label_ids]
-        return self._run("replace", [self._key(name) for name in REPLACE_KEYS], args) == 1
+        done = self._run("replace", [self._key(name) for name in REPLACE_KEYS], args)
+        if done == -1:
+            raise TooLarge(f"a state of more than {ONE_STEP_CUSTOMERS:,} customers", ONE_STEP_CUSTOMERS)
+        return done == 1
 
     # -- namespaces --------------------------------------------------------------------
 

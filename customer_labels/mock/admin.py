@@ -1,11 +1,15 @@
 """The admin API of the mock, under /__admin/: reset and snapshot the caller's namespace."""
 
+import json
+
 from flask import Blueprint
 
 from ..api.inputs import json_body
 from ..auth import auth
 from ..problems import Problem
+from ..settings import MAX_BODY_BYTES
 from ..store import get_namespaces, get_store
+from ..store.errors import TooLarge
 from . import seed
 
 bp = Blueprint("admin", __name__, url_prefix="/__admin")
@@ -22,8 +26,17 @@ def reset():
 @bp.get("/snapshot")
 @auth.login_required(role="admin")
 def get_snapshot():
-    """The whole state, in fixture form."""
-    return get_store().export()
+    """The whole state, in fixture form: at most what a PUT may send back (MAX_BODY_BYTES),
+    read no further than that."""
+    labels, customers = get_store().export_parts()
+    state, size = {"labels": labels, "customers": []}, len(json.dumps(labels))
+    for customer, label_ids in customers:
+        entry = dict(customer, labels=label_ids)
+        size += len(json.dumps(entry)) + 2
+        if size > MAX_BODY_BYTES:
+            raise TooLarge(f"a snapshot of more than {MAX_BODY_BYTES // 1024} KiB", MAX_BODY_BYTES)
+        state["customers"].append(entry)
+    return state
 
 
 @bp.put("/snapshot")

@@ -10,11 +10,13 @@ REDIS_URL): it would live and die with the command, so a load would keep nothing
 """
 
 import json
+import sys
+from pathlib import Path
 
 import click
 from flask.cli import AppGroup, with_appcontext
 
-from ..store import StoreUnavailable, get_namespaces, layout
+from ..store import StoreUnavailable, bulk, get_namespaces, layout
 from . import seed
 
 fixtures = AppGroup("fixtures", help="Load and export fixture files (JSON or YAML).")
@@ -59,26 +61,84 @@ def migrate(namespace):
 @click.argument("path", type=click.Path(dir_okay=False))
 @namespace_option
 def load(path, namespace):
-    """Replace the whole state with the fixture at PATH; a bad one changes nothing."""
+    """Replace the whole state with the fixture at PATH, in batches; a bad file changes nothing."""
+    store = _store(namespace)
     try:
-        state = seed.read(path)
+        if seed.is_large(path):  # checked as a stream, then read again as one
+            labels, total = seed.scan(path)
+            customers = seed.customers(path)
+        else:
+            state = seed.read(path)
+            labels, customers = state.get("labels", []), state.get("customers", [])
+            total = len(customers)
     except seed.SeedError as err:
         lines = "\n".join(f"  {e['path'] or '/'}: {e['message']}" for e in err.errors)
         raise click.ClickException(f"{path} was not loaded:\n{lines}") from None
-    _store(namespace).replace(state)
-    labels, customers = len(state.get("labels", [])), len(state.get("customers", []))
-    click.echo(f"Loaded {labels} labels and {customers} customers from {path}.")
+    if bulk.loading(store):
+        click.echo("A load stopped half-way before this one: this one replaces what it left.", err=True)
+    try:
+        with _progress(total, "Loading customers") as bar:
+            bulk.load(store, labels, customers, bar.update)
+    except StoreUnavailable as err:
+        _unless_finished(store, path, err)
+    click.echo(f"Loaded {len(labels)} labels and {total} customers from {path}.")
+
+
+def _unless_finished(store, path, err):
+    """A load met an error: success only if its last step is known to have run."""
+    try:
+        finished = not bulk.loading(store)
+    except StoreUnavailable:
+        finished = False
+    if not finished:
+        raise click.ClickException(
+            f"{path} was not loaded completely ({err.cause}): the store may hold part of it. "
+            "Run the same command again to finish."
+        ) from None
 
 
 @fixtures.command("export")
 @click.argument("path", required=False, type=click.Path(dir_okay=False))
 @namespace_option
 def export(path, namespace):
-    """Write the whole state as a fixture to PATH (JSON), or to stdout."""
-    text = json.dumps(_store(namespace).export(), indent=2, ensure_ascii=False) + "\n"
+    """Write the whole state as a fixture to PATH (JSON), or to stdout, in batches."""
+    store = _store(namespace)
+    if bulk.loading(store):
+        raise click.ClickException("a load is under way, or stopped half-way: the state is not whole. Load it again.")
     if path is None:
-        click.echo(text, nl=False)
+        _write(store, sys.stdout, None)
         return
-    with open(path, "w", encoding="utf-8") as out:
-        out.write(text)
+    # Written aside and moved into place whole: a failed export leaves no half file.
+    target = Path(path)
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        with partial.open("w", encoding="utf-8") as out, _progress(bulk.count_customers(store), "Exporting") as bar:
+            _write(store, out, bar.update)
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
     click.echo(f"Exported to {path}.", err=True)
+
+
+def _write(store, out, progress):
+    """The state as JSON, one label or customer a line, as the store gives it batch by batch."""
+    labels, customers = store.export_parts()
+    out.write('{\n  "labels": [')
+    out.write(",".join("\n    " + json.dumps(label, ensure_ascii=False) for label in labels))
+    out.write('\n  ],\n  "customers": [')
+    written = 0
+    for customer, label_ids in customers:
+        out.write(
+            ("," if written else "") + "\n    " + json.dumps(dict(customer, labels=label_ids), ensure_ascii=False)
+        )
+        written += 1
+        if progress and written % bulk.BATCH == 0:
+            progress(bulk.BATCH)
+    if progress:
+        progress(written % bulk.BATCH)
+    out.write("\n  ]\n}\n")
+
+
+def _progress(total, label):
+    """A progress bar on a terminal (stderr); elsewhere nothing is drawn."""
+    return click.progressbar(length=total, label=label, file=sys.stderr)

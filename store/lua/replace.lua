@@ -2,25 +2,26 @@
 -- Other prefixes (other namespaces, other services) are left alone.
 -- KEYS[1] seeded, KEYS[2] labels, KEYS[3] label-names, KEYS[4] label-ids, KEYS[5] label-numbers,
 -- KEYS[6] label-cards, KEYS[7] label-seq, KEYS[8] label-gc, KEYS[9] customers, KEYS[10] customer-seq,
--- KEYS[11] layout (the key layout's version: what is written is in ARGV[7]'s; 'forget' deletes it),
+-- KEYS[11] layout (the key layout's version: what is written is in ARGV[5]'s; 'forget' deletes it),
 -- KEYS[12] version, KEYS[13] label-log (a new version, and a log that starts at it; 'forget'
 -- deletes both: only mock namespaces are forgotten, and no process caches their catalogue)
 -- (the catalogue's keys, one slot)
--- Derived: whatever SCAN finds under the prefixes (to delete); C label:<id>, C carriers:<n>,
--- C applied:<c div 128> (a cluster's) and C customer-ids:<c div 128> (the catalogue's slot);
--- with 'all', P customer:{<id>} and P L:{<id>}, which share the slot only on one Redis or in
--- a mock namespace.
--- ARGV[1] catalogue key prefix, ARGV[2] customer key prefix, ARGV[3] and ARGV[4] the same as
--- SCAN patterns (glob characters escaped),
--- ARGV[5] 'always'; 'once' (only if never seeded, then mark it seeded); or 'forget'
--- (clear, and unmark), ARGV[6] 'all', or 'catalogue' (see below), ARGV[7] the layout written,
+-- Derived: C label:<id>, C carriers:<n>, C applied:<c div 128> (a cluster's) and
+-- C customer-ids:<c div 128> (the catalogue's slot), old and new, found from the indexes;
+-- with 'all', P customer:{<id>} and P L:{<id>}, which share the slot only on one Redis or
+-- in a mock namespace.
+-- ARGV[1] catalogue key prefix, ARGV[2] customer key prefix,
+-- ARGV[3] 'always'; 'once' (only if never seeded, then mark it seeded); or 'forget'
+-- (clear, and unmark), ARGV[4] 'all', or 'catalogue' (see below), ARGV[5] the layout written,
+-- ARGV[6] the most customers 'always' may replace (more: -1, nothing done),
 -- then: number of labels; per label: id, name key, card, number of fields, field, value, ...;
 -- then: number of customers; per customer: id, number of fields, field, value, ...,
 -- number of label ids, label id, ...
--- Returns 1, or 0 when 'once' found it seeded already.
-local c, p, mode = ARGV[1], ARGV[2], ARGV[5]
+-- Returns 1, 0 when 'once' found it seeded already, or -1 (see ARGV[6]).
+local c, p, mode = ARGV[1], ARGV[2], ARGV[3]
 local seeded, labels, names, ids, numbers_of, cards, label_seq, gc, customers, customer_seq, layout, version, log =
   unpack(KEYS)
+if mode == 'always' and redis.call('ZCARD', customers) > tonumber(ARGV[6]) then return -1 end
 if mode == 'once' then
   if redis.call('EXISTS', seeded) == 1 then return 0 end
   redis.call('SET', seeded, '1')
@@ -29,30 +30,31 @@ redis.call('DEL', log)
 if mode == 'forget' then
   redis.call('DEL', seeded, layout, version)
 else
-  redis.call('SET', layout, ARGV[7])
+  redis.call('SET', layout, ARGV[5])
   redis.call('ZADD', log, redis.call('INCR', version), '')
 end
 -- On a Redis Cluster the customers' own keys live in other slots: the caller
--- ('catalogue') deletes and writes those, and this script the catalogue's.
-local everything = ARGV[6] == 'all'
-local patterns = {}
-for _, kind in ipairs({'label:*', 'carriers:*', 'customer-ids:*', 'applied:*'}) do
-  patterns[#patterns + 1] = ARGV[3] .. kind
+-- ('catalogue') deletes and writes those, and this script the catalogue's. What goes is
+-- found from the store's own indexes, never by a scan of the whole keyspace, so the work
+-- grows with this store (a mock namespace, or a state small enough: see redis_store.py),
+-- not with everything else the Redis holds.
+local everything = ARGV[4] == 'all'
+local old = {}
+for _, id in ipairs(redis.call('ZRANGE', labels, 0, -1)) do old[#old + 1] = c .. 'label:' .. id end
+for n = 1, tonumber(redis.call('GET', label_seq) or '0') do old[#old + 1] = c .. 'carriers:' .. n end
+for k = 0, math.floor(tonumber(redis.call('GET', customer_seq) or '0') / 128) do
+  old[#old + 1] = c .. 'customer-ids:' .. k
+  old[#old + 1] = c .. 'applied:' .. k
 end
 if everything then
-  patterns[#patterns + 1] = ARGV[4] .. 'customer:*'
-  patterns[#patterns + 1] = ARGV[4] .. 'L:*'
+  for _, id in ipairs(redis.call('ZRANGE', customers, 0, -1)) do
+    old[#old + 1] = p .. 'customer:{' .. id .. '}'
+    old[#old + 1] = p .. 'L:{' .. id .. '}'
+  end
 end
+for start = 1, #old, 1000 do redis.call('UNLINK', unpack(old, start, math.min(start + 999, #old))) end
 redis.call('DEL', labels, names, ids, numbers_of, cards, label_seq, gc, customers, customer_seq)
-for _, pattern in ipairs(patterns) do
-  local cursor = '0'
-  repeat
-    local found = redis.call('SCAN', cursor, 'MATCH', pattern, 'COUNT', 1000)
-    cursor = found[1]
-    for _, key in ipairs(found[2]) do redis.call('DEL', key) end
-  until cursor == '0'
-end
-local i = 8
+local i = 7
 local function take()
   local value = ARGV[i]
   i = i + 1
