@@ -55,3 +55,19 @@ def test_quick_cluster_benchmark_runs_and_writes_its_table(tmp_path):
     assert [row["endpoint"] for row in rows] == ["GET labels", "POST attach"]
     assert all(len(row["cpu_us_masters"]) == 3 for row in rows)
     assert "Redis-bound ceiling" in table
+
+
+def test_quick_bulk_benchmark_loads_and_exports_and_writes_its_table(tmp_path):
+    require("redis-server", package="redis-server")
+    done = subprocess.run(
+        [sys.executable, "bench/bulk.py", "--quick", "--out", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = json.loads((tmp_path / "bulk.json").read_text())
+    assert [row["command"] for row in rows] == ["load", "load again (replacing)", "export"]
+    assert all(row["customers"] == 10_000 and row["peak_mb"] > 0 for row in rows)
+    assert "| 10,000 |" in (tmp_path / "bulk.md").read_text()

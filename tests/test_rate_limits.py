@@ -186,7 +186,7 @@ def test_when_redis_fails_requests_go_through_to_the_stores_503_within_2_s(redis
             }
         )
         client = app.test_client()
-        for _ in range(3):  # over the limit, were it counted
+        for _ in range(2):  # the second over the limit, were it counted; and not asked, paused
             began = time.monotonic()
             answer = client.get("/labels/labels", headers=auth("reader"))
             assert time.monotonic() - began < 2.0

@@ -48,7 +48,7 @@ def test_one_sweeper_at_a_time(redis_store):
     assert redis_store._redis.smembers(redis_store._attached_key(customer)) == set()
 
 
-CARRIERS = 30_000
+CARRIERS = 20_000
 
 
 def test_a_server_killed_during_a_label_delete_leaves_nothing_seen_and_the_next_finishes_it(redis_url, real_redis):
