@@ -1,7 +1,8 @@
 """The document makes clean clients: Spectral's `spectral:oas` rules find nothing, and
-the types openapi-typescript generates (default options) compile a strict TypeScript
-client (tests/typescript/client.ts) that creates with a name alone and reads answers as
-they are sent. Node tools come from the npm registry, installed on first use."""
+what openapi-typescript, @hey-api/openapi-ts and orval generate (default options)
+compiles small strict TypeScript clients (tests/typescript/) that create with a name
+alone and read answers as they are sent. Node tools come from the npm registry,
+installed on first use."""
 
 import fcntl
 import json
@@ -20,7 +21,14 @@ from .processes import ROOT
 from .redis_server import require
 
 #: The tools, pinned: what a frontend developer would install.
-TOOLS = ("@stoplight/spectral-cli@6.16.3", "openapi-typescript@7.13.0", "openapi-fetch@0.17.0", "typescript@5.9.3")
+TOOLS = (
+    "@stoplight/spectral-cli@6.16.3",
+    "openapi-typescript@7.13.0",
+    "openapi-fetch@0.17.0",
+    "@hey-api/openapi-ts@0.95.0",
+    "orval@7.13.2",
+    "typescript@5.9.3",
+)
 FOLDER = ROOT / "tests" / ".node"
 
 
@@ -64,18 +72,26 @@ def test_spectral_oas_rules_find_nothing(node_tools, tmp_path, mock):
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_generated_types_compile_a_strict_client(node_tools, tmp_path):
-    for name in ("client.ts", "tsconfig.json"):
+def test_generated_clients_compile_strictly_and_call_the_server_the_document_names(node_tools, tmp_path):
+    """openapi-typescript (with openapi-fetch), @hey-api/openapi-ts and orval, each with
+    its defaults, generate from the served document; one strict compile of three small
+    clients that create with a name alone and read answers as they are sent."""
+    for name in ("client.ts", "hey-client.ts", "orval-client.ts", "tsconfig.json", "orval.config.cjs"):
         shutil.copy(ROOT / "tests" / "typescript" / name, tmp_path / name)
     (tmp_path / "node_modules").symlink_to(node_tools / "node_modules")
     (tmp_path / "openapi.json").write_text(json.dumps(served_document(True)))
     bin_ = node_tools / "node_modules" / ".bin"
-    generated = subprocess.run(
-        [str(bin_ / "openapi-typescript"), "openapi.json", "-o", "api.ts"], cwd=tmp_path, capture_output=True, text=True
-    )
-    assert generated.returncode == 0, generated.stderr
+    for command in (
+        [bin_ / "openapi-typescript", "openapi.json", "-o", "api.ts"],
+        [bin_ / "openapi-ts", "-i", "openapi.json", "-o", "hey"],
+        [bin_ / "orval", "--config", "orval.config.cjs"],
+    ):
+        generated = subprocess.run(list(map(str, command)), cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert generated.returncode == 0, generated.stdout + generated.stderr
     compiled = subprocess.run([str(bin_ / "tsc"), "-p", "tsconfig.json"], cwd=tmp_path, capture_output=True, text=True)
     assert compiled.returncode == 0, compiled.stdout + compiled.stderr
+    # orval's client calls the server the document names, not a relative URL.
+    assert "return `http://127.0.0.1:5000/labels/labels`" in (tmp_path / "orv" / "api.ts").read_text()
 
 
 @pytest.mark.fast
