@@ -4,7 +4,6 @@ compiles small strict TypeScript clients (tests/typescript/) that create with a 
 alone and read answers as they are sent. Node tools come from the npm registry,
 installed on first use."""
 
-import fcntl
 import json
 import shutil
 import subprocess
@@ -17,38 +16,16 @@ from customer_labels.schemas import examples, openapi
 from customer_labels.service import create_app
 
 from .conftest import EXAMPLE
+from .node_tools import ensure as node_tools_folder
 from .processes import ROOT
 from .redis_server import require
-
-#: The tools, pinned: what a frontend developer would install.
-TOOLS = (
-    "@stoplight/spectral-cli@6.16.3",
-    "openapi-typescript@7.13.0",
-    "openapi-fetch@0.17.0",
-    "@hey-api/openapi-ts@0.95.0",
-    "orval@7.13.2",
-    "typescript@5.9.3",
-)
-FOLDER = ROOT / "tests" / ".node"
 
 
 @pytest.fixture(scope="session")
 def node_tools():
-    """The folder whose node_modules holds TOOLS (one install, even under xdist)."""
+    """The folder whose node_modules holds the tools (tests/node_tools.py)."""
     require("node", "npm", package="nodejs npm")
-    FOLDER.mkdir(exist_ok=True)
-    with open(FOLDER / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        marker = FOLDER / "installed.json"
-        if not marker.exists() or json.loads(marker.read_text()) != list(TOOLS):
-            subprocess.run(
-                ["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(FOLDER), *TOOLS],
-                check=True,
-                capture_output=True,
-                timeout=600,
-            )
-            marker.write_text(json.dumps(list(TOOLS)))
-    return FOLDER
+    return node_tools_folder()
 
 
 def served_document(mock):
