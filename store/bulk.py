@@ -22,7 +22,8 @@ from .redis_support import availability, card, record
 BATCH = 1000
 #: Customers per number bucket (C customer-ids:<c div 128>).
 BUCKET = 128
-#: The catalogue's keys that a load replaces whole (the customers' are found from them).
+#: The catalogue's keys that a load or a replace writes anew (the customers' are found
+#: from them); replace.lua takes them in this order.
 CATALOGUE_KEYS = (
     "labels",
     "label-names",

@@ -34,21 +34,7 @@ SCRIPTS = (
 #: Scripts that answer with a customer's labels start with lua/cards.lua.
 USES_CARDS = ("customer_labels",)
 #: The catalogue's keys a replace is given (replace.lua), in its order.
-REPLACE_KEYS = (
-    "seeded",
-    "labels",
-    "label-names",
-    "label-ids",
-    "label-numbers",
-    "label-cards",
-    "label-seq",
-    "label-gc",
-    "customers",
-    "customer-seq",
-    "layout",
-    "version",
-    "label-log",
-)
+REPLACE_KEYS = ("seeded", *bulk.CATALOGUE_KEYS, "layout", "version", "label-log")
 #: Every label write bumps ``version`` and notes the label in ``label-log``: what
 #: a cluster's processes bring their cached catalogue up to date from (cluster.py).
 LOGGED = ("version", "label-log")

@@ -13,16 +13,21 @@ from .redis_server import require
 pytestmark = pytest.mark.bench
 
 
-def test_quick_benchmark_runs_and_writes_its_table_and_chart(tmp_path):
-    require("wrk", package="wrk")
+def quick(script, out, timeout):
+    """Run a benchmark's quick mode, writing to ``out``; it must succeed."""
     done = subprocess.run(
-        [sys.executable, "bench/run.py", "--quick", "--out", str(tmp_path)],
+        [sys.executable, script, "--quick", "--out", str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=timeout,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_quick_benchmark_runs_and_writes_its_table_and_chart(tmp_path):
+    require("wrk", package="wrk")
+    quick("bench/run.py", tmp_path, 600)
     table = (tmp_path / "results.md").read_text()
     for row in (
         "| GET labels | Redis |",
@@ -41,14 +46,7 @@ def test_quick_benchmark_runs_and_writes_its_table_and_chart(tmp_path):
 def test_quick_cluster_benchmark_runs_and_writes_its_table(tmp_path):
     require("wrk", package="wrk")
     require("redis-server", "redis-cli", package="redis-server")
-    done = subprocess.run(
-        [sys.executable, "bench/cluster.py", "--quick", "--out", str(tmp_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    quick("bench/cluster.py", tmp_path, 300)
     table = (tmp_path / "cluster.md").read_text()
     assert "| GET labels |" in table and "| POST attach |" in table
     rows = json.loads((tmp_path / "cluster.json").read_text())
@@ -59,14 +57,7 @@ def test_quick_cluster_benchmark_runs_and_writes_its_table(tmp_path):
 
 def test_quick_bulk_benchmark_loads_and_exports_and_writes_its_table(tmp_path):
     require("redis-server", package="redis-server")
-    done = subprocess.run(
-        [sys.executable, "bench/bulk.py", "--quick", "--out", str(tmp_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    quick("bench/bulk.py", tmp_path, 300)
     rows = json.loads((tmp_path / "bulk.json").read_text())
     assert [row["command"] for row in rows] == ["load", "load again (replacing)", "export"]
     assert all(row["customers"] == 10_000 and row["peak_mb"] > 0 for row in rows)
