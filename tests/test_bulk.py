@@ -220,3 +220,17 @@ def test_the_cli_shows_a_progress_bar_on_a_terminal(redis_url, tmp_path):
     out, _ = process.communicate(timeout=60)
     assert process.returncode == 0 and "Loaded 10 labels and 3000 customers" in out
     assert b"Loading customers" in shown and b"100%" in shown
+
+
+def test_a_store_that_stops_answering_ends_a_command_with_one_line(shared, tmp_path, monkeypatch):
+    _, runner, _ = shared
+
+    def gone(store):
+        raise StoreUnavailable("Connection refused")
+
+    monkeypatch.setattr(bulk, "loading", gone)
+    for args in (["fixtures", "export", str(tmp_path / "out.json")], ["fixtures", "load", write(tmp_path, state(3))]):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 1, args
+        assert result.output == "Error: the store is unavailable: Connection refused\n", args
+    assert not (tmp_path / "out.json").exists()

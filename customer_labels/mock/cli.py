@@ -9,6 +9,7 @@ An export loads back to exactly the same state. They refuse a store in memory (n
 REDIS_URL): it would live and die with the command, so a load would keep nothing.
 """
 
+import functools
 import json
 import sys
 from pathlib import Path
@@ -57,9 +58,23 @@ def migrate(namespace):
     click.echo(f"The data is in key layout {layout.LAYOUT}, this release's.")
 
 
+def _answering(command):
+    """A command whose store stops answering ends with one line, not a traceback."""
+
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except StoreUnavailable as err:
+            raise click.ClickException(f"the store is unavailable: {err.cause}") from None
+
+    return run
+
+
 @fixtures.command("load")
 @click.argument("path", type=click.Path(dir_okay=False))
 @namespace_option
+@_answering
 def load(path, namespace):
     """Replace the whole state with the fixture at PATH, in batches; a bad file changes nothing."""
     store = _store(namespace)
@@ -100,6 +115,7 @@ def _unless_finished(store, path, err):
 @fixtures.command("export")
 @click.argument("path", required=False, type=click.Path(dir_okay=False))
 @namespace_option
+@_answering
 def export(path, namespace):
     """Write the whole state as a fixture to PATH (JSON), or to stdout, in batches."""
     store = _store(namespace)
