@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import report  # noqa: E402
 from bench.data import LABELS, customer_ids  # noqa: E402
 from bench.services import API_TOKENS, ROOT, environment, redis_server  # noqa: E402
+from customer_labels.mock.seed import text as fixture_text  # noqa: E402
 
 #: Runs the command given and prints its peak resident memory (KB): measured from a small
 #: parent, since a child forked from this benchmark would start with its memory.
@@ -37,16 +38,15 @@ TARGET_MS = 50
 
 def write_fixture(path, customers, seed=1):
     """A fixture file of ``customers`` customers with 5 of the 50 labels each, written a
-    line at a time (never whole in memory)."""
+    record at a time (never whole in memory), as `fixtures export` writes one."""
     rng = random.Random(seed)
+    labels = [{"id": label, "name": label.title()} for label in LABELS]
+    people = (
+        ({"id": customer_id, "name": f"Customer {n}", "email": None}, rng.sample(LABELS, 5))
+        for n, customer_id in enumerate(customer_ids(customers, seed))
+    )
     with open(path, "w") as out:
-        out.write('{"labels": [')
-        out.write(",".join(json.dumps({"id": label, "name": label.title()}) for label in LABELS))
-        out.write('],\n"customers": [')
-        for n, customer_id in enumerate(customer_ids(customers, seed)):
-            record = {"id": customer_id, "name": f"Customer {n}", "email": None, "labels": rng.sample(LABELS, 5)}
-            out.write(("," if n else "") + "\n" + json.dumps(record))
-        out.write("\n]}\n")
+        out.writelines(fixture_text(labels, people, line="\n"))
 
 
 def run(command, server):

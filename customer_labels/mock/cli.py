@@ -10,7 +10,6 @@ REDIS_URL): it would live and die with the command, so a load would keep nothing
 """
 
 import functools
-import json
 import sys
 from pathlib import Path
 
@@ -137,22 +136,22 @@ def export(path, namespace):
 
 
 def _write(store, out, progress):
-    """The state as JSON, one label or customer a line, as the store gives it batch by batch."""
+    """The state as fixture JSON, one label or customer a line, as the store gives it
+    batch by batch; ``progress(n)`` told of each batch of customers written."""
     labels, customers = store.export_parts()
-    out.write('{\n  "labels": [')
-    out.write(",".join("\n    " + json.dumps(label, ensure_ascii=False) for label in labels))
-    out.write('\n  ],\n  "customers": [')
-    written = 0
-    for customer, label_ids in customers:
-        out.write(
-            ("," if written else "") + "\n    " + json.dumps(dict(customer, labels=label_ids), ensure_ascii=False)
-        )
-        written += 1
-        if progress and written % bulk.BATCH == 0:
+    for piece in seed.text(labels, _counted(customers, progress), line="\n"):
+        out.write(piece)
+
+
+def _counted(items, progress):
+    """``items``, telling ``progress`` (when given) of each batch of them as they pass."""
+    n = 0
+    for n, item in enumerate(items, 1):
+        yield item
+        if progress and n % bulk.BATCH == 0:
             progress(bulk.BATCH)
     if progress:
-        progress(written % bulk.BATCH)
-    out.write("\n  ]\n}\n")
+        progress(n % bulk.BATCH)
 
 
 def _progress(total, label):

@@ -113,6 +113,20 @@ def _check_item(errors, part, i, item):
     return bool(found)
 
 
+def text(labels, customers, line=""):
+    """A state as fixture JSON, a piece at a time, so that a state of any size streams:
+    the labels, then each customer (with its labels' ids), then the end; ``line`` goes
+    before each label and customer (a newline in files: one record a line)."""
+    yield '{"labels":[' + ",".join(line + _json(label) for label in labels) + '],"customers":['
+    for n, (customer, label_ids) in enumerate(customers):
+        yield ("," if n else "") + line + _json(dict(customer, labels=label_ids))
+    yield "]}\n"
+
+
+def _json(record):
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+
+
 def check(data, source="fixture"):
     """Raise SeedError naming every problem in ``data``; return it when it has none."""
     errors = schemas.errors("fixture", data)
