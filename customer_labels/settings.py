@@ -48,6 +48,10 @@ DEFAULTS = {
     "MOCK_LATENCY_MS": None,
     # Seconds after which an idle namespace is dropped (mock mode).
     "MOCK_NAMESPACE_TTL": 3600,
+    # Each namespace's request journal keeps at most this many entries, and bytes
+    # (mock mode); the oldest go first.
+    "MOCK_JOURNAL_SIZE": 1000,
+    "MOCK_JOURNAL_BYTES": 2 * 1024 * 1024,
     # Where unexpected errors are reported (Sentry's DSN); unset, nowhere (reports.py).
     "SENTRY_DSN": None,
     # Origins that browsers may call from, comma-separated ("*": any). None: none,
@@ -139,6 +143,9 @@ READERS = {
     "SEED_FILE": str.strip,
     "MOCK_LATENCY_MS": lambda raw: latency_range(raw),
     "MOCK_NAMESPACE_TTL": lambda raw: whole_number("MOCK_NAMESPACE_TTL", raw, 1, 30 * 86400),
+    "MOCK_JOURNAL_SIZE": lambda raw: whole_number("MOCK_JOURNAL_SIZE", raw, 1, 100_000),
+    # At least what the largest entry takes: a 64 KiB body, 64 KiB of headers, and more.
+    "MOCK_JOURNAL_BYTES": lambda raw: whole_number("MOCK_JOURNAL_BYTES", raw, 256 * 1024, 1024**3),
     "CORS_ORIGINS": _origins,
     "SENTRY_DSN": lambda raw: sentry_dsn(raw),
     "RATE_LIMIT": lambda raw: rate_limit(raw),

@@ -26,6 +26,7 @@ REQUEST_BODIES = (
     "customer-update",
     "customer-labels-change",
     "fixture",
+    "fault-rule",
 )
 
 

@@ -29,6 +29,27 @@ BODIES = {
         "labels": [{"id": "vip", "name": "VIP", "color": "#ffd700"}, {"id": "beta", "name": "Beta tester"}],
         "customers": [{"id": CUSTOMER_ID, "name": "Ada Lovelace", "email": "ada@example.com", "labels": ["vip"]}],
     },
+    "addFault": {"method": "POST", "path": "/customers/customers/{customerId}/labels", "status": 503, "times": 1},
+}
+#: A fault rule as the mock lists it.
+FAULT = {**BODIES["addFault"], "delayMs": None, "malformed": False, "drop": False, "remaining": 1, "used": 0}
+#: A request as the journal keeps it.
+ENTRY = {
+    "id": "1",
+    "time": "2026-01-05T09:31:00.000Z",
+    "method": "POST",
+    "path": f"/customers/customers/{CUSTOMER_ID}/labels",
+    "query": {},
+    "headers": {"content-type": "application/json"},
+    "body": BODIES["createCustomerLabels"],
+    "bodyText": None,
+    "status": 200,
+    "responseBody": {"data": [NEWSLETTER, VIP]},
+    "responseBodyTruncated": False,
+    "durationMs": 1.5,
+    "requestId": "3b1f0c9a4e2d4b6f8a7c5e3d1b9f0a2c",
+    "operation": "POST /customers/customers/{customerId}/labels",
+    "fault": None,
 }
 #: Answers, by the operation table's ``result``.
 RESULTS = {
@@ -44,6 +65,10 @@ RESULTS = {
         "labels": [{**VIP}],
         "customers": [{**ADA, "labels": ["vip"]}],
     },
+    "page of JournalEntry": {"data": [ENTRY], "nextCursor": None},
+    "Fault": {"id": "1", **FAULT},
+    "list of Fault": {"data": [{"id": "1", **FAULT}]},
+    "Coverage": {"operations": {"POST /customers/customers/{customerId}/labels": {"200": 1}}},
 }
 
 

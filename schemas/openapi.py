@@ -6,6 +6,7 @@ app against it.
 """
 
 import copy
+import re
 from collections import namedtuple
 
 from ..rate_limits import EXEMPT_PATHS
@@ -26,16 +27,17 @@ COMPONENTS = {
     "CustomerUpdate": "customer-update",
     "CustomerLabelsChange": "customer-labels-change",
 }
-MOCK_COMPONENTS = {"Fixture": "fixture"}
+MOCK_COMPONENTS = {"Fixture": "fixture", "FaultRule": "fault-rule", "JournalEntry": "journal-entry"}
 #: What a request may be answered when it names a method its path lacks (with Allow).
 NO_SUCH_METHOD = 405
-#: What ``Prefer: code=...`` may force on any operation of the mock (mock/prefer.py).
-FORCED = (401, 403, 404, 422, 500, 503)
+#: What a fault rule (mock/faults.py) may force on any API operation of the mock;
+#: ``Prefer: code=...`` forces some of them (mock/prefer.py).
+FORCED = tuple(load("fault-rule")["properties"]["status"]["enum"])
 
 # role: the lowest role allowed, or None for no auth. body: request schema
 # component. ok: success status. result: success body, a component or "page of"
-# one. page: takes limit and a cursor, of the kind named ("id" or "number"). conflict: may answer 409. store: needs the
-# store, so may answer 503 while it is down.
+# one, "page of" one or "list of" one. page: takes limit and a cursor, of the kind named ("id" or "number"). conflict:
+# may answer 409. store: needs the store, so may answer 503 while it is down.
 Operation = namedtuple(
     "Operation",
     "method path op_id summary role body ok result page conflict store",
@@ -189,7 +191,91 @@ MOCK_OPERATIONS = (
         body="Fixture",
         ok=204,
     ),
+    Operation(
+        "get",
+        "/__admin/requests",
+        "listRequests",
+        "The requests the caller's namespace received (its journal), newest first",
+        "admin",
+        ok=200,
+        result="page of JournalEntry",
+        page="number",
+    ),
+    Operation(
+        "delete", "/__admin/requests", "clearRequests", "Empty the caller's namespace's journal", "admin", ok=204
+    ),
+    Operation(
+        "post",
+        "/__admin/faults",
+        "addFault",
+        "Add a fault rule to the caller's namespace",
+        "admin",
+        body="FaultRule",
+        ok=201,
+        result="Fault",
+    ),
+    Operation(
+        "get",
+        "/__admin/faults",
+        "listFaults",
+        "The caller's namespace's fault rules, the first to apply first",
+        "admin",
+        ok=200,
+        result="list of Fault",
+    ),
+    Operation(
+        "delete", "/__admin/faults", "clearFaults", "Remove the caller's namespace's fault rules", "admin", ok=204
+    ),
+    Operation(
+        "get",
+        "/__admin/coverage",
+        "getCoverage",
+        "How many answers of each status each operation gave the caller's namespace",
+        "admin",
+        ok=200,
+        result="Coverage",
+    ),
 )
+#: The journal's filters (mock/admin.py checks the same patterns).
+JOURNAL_FILTERS = [
+    {
+        "name": "method",
+        "in": "query",
+        "description": "Only requests with this method (any case).",
+        "schema": {"type": "string", "pattern": "^[A-Za-z]{1,16}$"},
+    },
+    {
+        "name": "path",
+        "in": "query",
+        "description": "Only requests to this path, or path template as this document writes it ({param}: a segment).",
+        "schema": {"type": "string", "pattern": "^/[^\\s?#]{0,2047}$"},
+        "example": "/customers/customers/{customerId}/labels",
+    },
+    {
+        "name": "status",
+        "in": "query",
+        "description": "Only requests answered with this status.",
+        "schema": {"type": "integer", "minimum": 100, "maximum": 599},
+    },
+]
+#: The mock's request headers: on the API's operations, and the namespace on the admin API's too.
+MOCK_HEADERS = {
+    "Prefer": {
+        "name": "Prefer",
+        "in": "header",
+        "description": "code=401|403|404|422|500|503 answers with that status and changes nothing; "
+        "delay=MS (0 to 60000) holds the answer back. A matching fault rule wins over it.",
+        # No example: the API explorer would fill it in and send it with every try.
+        "schema": {"type": "string", "pattern": "^[ -~]{1,200}$"},
+    },
+    "X-Mock-Namespace": {
+        "name": "X-Mock-Namespace",
+        "in": "header",
+        "description": "The namespace (a state of its own) the request acts on; "
+        "the same as the base path /__ns/NAME (see servers).",
+        "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"},
+    },
+}
 MOCK_DESCRIPTION = """
 
 This is the mock (mock mode). On top of the API it has:
@@ -198,6 +284,11 @@ This is the mock (mock mode). On top of the API it has:
   `/__ns/NAME/`, sees its own state, seeded from the fixture on first use. Idle ones expire.
 - **Forced answers.** `Prefer: code=401|403|404|422|500|503` answers with that status and a
   problem body like the real one, and changes nothing. `Prefer: delay=250` waits 250 ms first.
+- **The request journal.** Every API request is recorded, with its answer: read it with
+  `GET /__admin/requests` (filter by method, path template and status).
+- **Fault rules.** `POST /__admin/faults` makes matching requests answer a status, late, with a
+  malformed body, or not at all (a dropped connection), a set number of times; they win over
+  `Prefer`. So any API operation may answer any status a fault rule can set.
 - **The admin API** below, on the caller's namespace.
 """
 
@@ -241,6 +332,8 @@ ERRORS = {
     422: "The body breaks the schema or a rule.",
     405: "This path does not support that method (see Allow); only for a method not listed here.",
     500: "The mock was asked for it (Prefer: code=500); the service itself answers 500 only for a bug.",
+    502: "Only from the mock, forced by a fault rule.",
+    504: "Only from the mock, forced by a fault rule.",
     429: "This token's reads or writes passed RATE_LIMIT; retry after Retry-After seconds.",
     503: "The store is not available; retry after Retry-After seconds.",
 }
@@ -288,6 +381,22 @@ def _result_schema(result):
             "required": ["data"],
             "additionalProperties": False,
         }
+    if result == "Coverage":
+        counts = {"type": "object", "additionalProperties": {"type": "integer", "minimum": 1}}
+        return {
+            "type": "object",
+            "description": 'By operation ("GET /labels/labels/{labelId}"), then status ("200"): how many answers.',
+            "properties": {"operations": {"type": "object", "additionalProperties": counts}},
+            "required": ["operations"],
+            "additionalProperties": False,
+        }
+    if result.startswith("list of "):
+        return {
+            "type": "object",
+            "properties": {"data": {"type": "array", "items": _ref(result.removeprefix("list of "))}},
+            "required": ["data"],
+            "additionalProperties": False,
+        }
     if result.startswith("page of "):
         return {
             "type": "object",
@@ -303,7 +412,7 @@ def _result_schema(result):
 
 def _error_statuses(op, mock=False):
     statuses = {NO_SUCH_METHOD}
-    if mock and op.role:  # the API's operations, where Prefer forces answers
+    if mock and _tag(op.path) not in ("Mock", "Service"):  # the API's: faults and Prefer force answers
         statuses.update(FORCED)
     if op.role:
         statuses.add(401)
@@ -354,7 +463,7 @@ def _responses(op, mock=False):
         success["content"] = {"text/plain": {"schema": {"type": "string"}, "example": examples.RESULTS[op.result]}}
     elif op.result:
         success.update(_json(_result_schema(op.result), examples.RESULTS[op.result]))
-    if op.ok == 201:
+    if op.ok == 201 and not op.path.startswith("/__admin"):  # a fault rule has no URL of its own
         location = {"description": "The new resource's URL.", "required": True, "schema": {"type": "string"}}
         success["headers"] = {"Location": location}
         success["links"] = _links(op)
@@ -390,6 +499,11 @@ def _operation(op, mock=False):
     ]
     if op.page:
         params += _page_parameters(op.page)
+    if op.op_id == "listRequests":
+        params += JOURNAL_FILTERS
+    if mock and _tag(op.path) != "Service":  # the API's take both; the admin API, the namespace
+        admin = _tag(op.path) == "Mock"
+        params += [MOCK_HEADERS[name] for name in MOCK_HEADERS if not (admin and name == "Prefer")]
     operation = {"operationId": op.op_id, "summary": op.summary, "tags": [_tag(op.path)], "responses": responses}
     if params:
         operation["parameters"] = copy.deepcopy(params)
@@ -422,6 +536,40 @@ def _always_sent(schema):
     return schema
 
 
+def _fault(rule):
+    """A fault rule as the mock lists it: every field there (null when not given), its
+    id, and its uses."""
+    fault = copy.deepcopy(rule)
+    fault.update(title="Fault", description="A fault rule of the mock, as it is listed.")
+    for prop in fault["properties"].values():
+        if prop["type"] != "boolean":
+            prop["type"] = [prop["type"], "null"]
+            if "enum" in prop:
+                prop["enum"] = [*prop["enum"], None]
+    fault["properties"] = {
+        "id": {"description": "Its id in the namespace.", "type": "string"},
+        **fault["properties"],
+        "remaining": {"description": "Uses left; null for no limit.", "type": ["integer", "null"], "minimum": 0},
+        "used": {"description": "Requests it applied to.", "type": "integer", "minimum": 0},
+    }
+    fault["required"] = list(fault["properties"])
+    return fault
+
+
+def servers(server, mock):
+    """The document's servers: ``server``, and in mock mode any namespace of it."""
+    found = [{"url": server, "description": "The service, as it was asked for this document."}]
+    if mock:
+        found.append(
+            {
+                "url": re.sub(r"/__ns/[^/]*$", "", server) + "/__ns/{namespace}",
+                "description": "The mock, in a namespace of its own (or send X-Mock-Namespace).",
+                "variables": {"namespace": {"default": "my-test", "description": "1 to 64 of A-Z a-z 0-9 _ . -"}},
+            }
+        )
+    return found
+
+
 def build(mock=False, server="http://localhost:5000"):
     """The whole document, as a dict; ``server`` is the base URL it names (the service
     names the one it was asked at)."""
@@ -435,6 +583,7 @@ def build(mock=False, server="http://localhost:5000"):
         schemas[name] = schema
     if mock:
         schemas["Snapshot"] = dict(_always_sent(schemas["Fixture"]), title="Snapshot")
+        schemas["Fault"] = _fault(schemas["FaultRule"])
     return {
         "openapi": "3.1.0",
         "info": {
@@ -444,7 +593,7 @@ def build(mock=False, server="http://localhost:5000"):
             "contact": {"name": "The Customer Labels team"},
             "license": {"name": "MIT", "identifier": "MIT"},
         },
-        "servers": [{"url": server}],
+        "servers": servers(server, mock),
         "tags": [{"name": tag} for tag in TAGS if tag != "Mock" or mock],
         "paths": paths,
         "components": {

@@ -104,6 +104,9 @@ class Store(abc.ABC):
 
     #: Whether the data outlives the process (a store in memory ends with it).
     SHARED = True
+    #: The mock's request journal and fault rules for this store's namespace, kept
+    #: where the store keeps its data (journal.py); each backend sets it.
+    journal = None
 
     # -- health ------------------------------------------------------------
 
@@ -249,7 +252,7 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def forget(self):
-        """Clear everything, and forget it was ever seeded."""
+        """Clear everything, the journal too, and forget it was ever seeded."""
 
     @abc.abstractmethod
     def note_namespace_use(self, name, when):

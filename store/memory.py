@@ -9,6 +9,7 @@ import threading
 
 from .base import Page, Store, label_json, name_key
 from .errors import Conflict, NotFound, TooManyLabels, UnknownLabels
+from .journal import MemoryJournal
 
 
 class SortedIds:
@@ -47,6 +48,7 @@ class MemoryStore(Store):
         self._empty()
         self._seeded = False
         self._namespace_use = {}  # name -> epoch seconds
+        self.journal = MemoryJournal()
 
     def _empty(self):
         self._labels = {}  # label id -> label
@@ -238,6 +240,7 @@ class MemoryStore(Store):
         with self._lock:
             self._empty()
             self._seeded = False
+        self.journal.forget()
 
     def note_namespace_use(self, name, when):
         with self._lock:

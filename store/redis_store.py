@@ -15,6 +15,7 @@ import redis
 from . import bulk, layout
 from .base import CUSTOMER_FIELDS, LABEL_FIELDS, Page, Store, name_key
 from .errors import Conflict, NotFound, StoreUnavailable, TooLarge, TooManyLabels, UnknownLabels
+from .journal import RedisJournal
 from .redis_support import availability, card, change_args, pairs, record
 
 #: The scripts in lua/, by name; a cluster store adds those in lua/cluster/.
@@ -72,6 +73,7 @@ class RedisStore(Store):
         self._p = prefix
         self._c = catalogue or catalogue_prefix(prefix)
         self._scripts = {name: client.register_script(_lua(name)) for name in self.SCRIPTS}
+        self.journal = RedisJournal(client, self._c)
 
     def _run(self, script, keys, args):
         with availability():
@@ -330,6 +332,7 @@ class RedisStore(Store):
 
     def forget(self):
         self._replace([], [], mode="forget")
+        self.journal.forget()
 
     def note_namespace_use(self, name, when):
         with availability():

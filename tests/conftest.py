@@ -130,6 +130,7 @@ BODIES = {
     "CustomerCreate": {"name": "New"},
     "CustomerUpdate": {"name": "Renamed"},
     "CustomerLabelsChange": {"labels": ["vip"]},
+    "FaultRule": {"status": 503, "times": 1},
 }
 
 
@@ -185,3 +186,10 @@ def mock_app(store):
 @pytest.fixture
 def mock_client(mock_app):
     return mock_app.test_client()
+
+
+@pytest.fixture
+def memory_mock_client():
+    """The mock on the in-memory store alone: for checks of input that no store sees."""
+    config = {"TESTING": True, "API_TOKENS": API_TOKENS, "STORE": MemoryStore(), "MOCK_MODE": True}
+    return create_app({**config, "SEED_FILE": EXAMPLE}).test_client()

@@ -74,12 +74,15 @@ def test_generated_clients_compile_strictly_and_call_the_server_the_document_nam
 @pytest.mark.fast
 def test_the_document_names_the_server_it_was_asked_at():
     app = create_app({"DEV_MODE": True})
-    assert app.test_client().get("/openapi.json", base_url="http://10.1.2.3:8080").json["servers"] == [
-        {"url": "http://10.1.2.3:8080"}
+    servers = app.test_client().get("/openapi.json", base_url="http://10.1.2.3:8080").json["servers"]
+    assert [server["url"] for server in servers] == ["http://10.1.2.3:8080", "http://10.1.2.3:8080/__ns/{namespace}"]
+    servers = app.test_client().get("/__ns/team-a/openapi.json").json["servers"]
+    assert [server["url"] for server in servers] == [
+        "http://localhost/__ns/team-a",
+        "http://localhost/__ns/{namespace}",
     ]
-    assert app.test_client().get("/__ns/team-a/openapi.json").json["servers"] == [
-        {"url": "http://localhost/__ns/team-a"}
-    ]
+    production = create_app({"API_TOKENS": "x" * 16 + ":reader"}).test_client().get("/openapi.json")
+    assert [server["url"] for server in production.json["servers"]] == ["http://localhost"]
 
 
 @pytest.mark.fast

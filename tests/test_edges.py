@@ -19,6 +19,23 @@ PATTERN_EDGES = {
     "^[0-9]{1,18}$": ["0", "9" * 18, "1" + "0" * 17, "4294967294", "4294967295", "0" * 19, "1\n", "-1", "1.5"],
     "^#[0-9A-Fa-f]{6}$": ["#000000", "#FFFFFF", "#abcdef", "#ffffff\n", "#fff", "ffffff", "#gggggg"],
     "^#[0-9a-f]{6}$": ["#000000", "#ffffff", "#ffffff\n"],
+    # The mock's: the journal's filters, fault rules, and its request headers (sent as
+    # headers, so no line breaks).
+    "^[A-Za-z]{1,16}$": ["GET", "get", "A" * 16, "A" * 17, "", "G T", "1", "É"],
+    "^/[^\\s?#]{0,2047}$": [
+        "/",
+        "/labels/labels/{labelId}",
+        "/" + "x" * 2047,
+        "/" + "x" * 2048,
+        "",
+        "labels",
+        "/a b",
+        "/a?b",
+        "/a#b",
+        "/\n",
+    ],
+    "^[A-Za-z0-9_.-]{1,64}$": ["a", ".", "Z" * 64, "z" * 65, "", "a b", "a/b", "é"],
+    "^[ -~]{1,200}$": ["code=404", "delay=0", "x" * 200, "x" * 201, "", "code=418", "delay=60001", "respond-async"],
     UUID_PATTERN: [
         "00000000-0000-0000-0000-000000000000",
         "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF",
@@ -64,8 +81,19 @@ def test_every_published_pattern_has_its_edge_values_here():
     assert all_patterns(DOCUMENT) <= set(PATTERN_EDGES)
 
 
+def _with_parameter(op, base_path, param, value, body):
+    """The call of ``op`` with ``value`` in parameter ``param``."""
+    if param["in"] == "path":
+        yield op, op.path.replace("{" + param["name"] + "}", quote(value, safe="")), {}, {}, body
+    elif param["in"] == "header":
+        if "\n" not in value:  # no client sends a line break in a header
+            yield op, base_path, {}, {param["name"]: value}, body
+    else:
+        yield op, base_path, {param["name"]: value}, {}, body
+
+
 def calls(labels, customer):
-    """(method, path, query, body) of every operation with one value at an edge."""
+    """(op, path, query, headers, body) of every operation with one value at an edge."""
     ids = {"{labelId}": labels[0], "{customerId}": customer}
     for op in openapi.operations(mock=True):
         document_op = DOCUMENT["paths"][op.path][op.method]
@@ -77,16 +105,13 @@ def calls(labels, customer):
             body = {"labels": labels}
         for param in document_op.get("parameters", []):
             for value in schema_edges(param["schema"]):
-                if param["in"] == "path":
-                    yield op, op.path.replace("{" + param["name"] + "}", quote(value, safe="")), {}, body
-                else:
-                    yield op, base_path, {param["name"]: value}, body
+                yield from _with_parameter(op, base_path, param, value, body)
         if op.body and op.body != "Fixture":
             schema = DOCUMENT["components"]["schemas"][op.body]
             for field, field_schema in schema["properties"].items():
                 item_schema = field_schema.get("items")
                 for value in schema_edges(item_schema or field_schema):
-                    yield op, base_path, {}, {**body, field: [value] if item_schema else value}
+                    yield op, base_path, {}, {}, {**body, field: [value] if item_schema else value}
 
 
 LABELS = ["vip", "newsletter"]
@@ -95,11 +120,11 @@ CUSTOMER = "3f2b8e4a-9c1d-4e5f-8a7b-6c5d4e3f2a1b"  # carries both, in fixtures/e
 
 def test_edge_values_of_every_pattern_and_range_get_an_answer_never_a_5xx(mock_client):
     answered = 0
-    for op, path, query, body in calls(LABELS, CUSTOMER):
+    for op, path, query, headers, body in calls(LABELS, CUSTOMER):
         response = mock_client.open(
-            path, method=op.method.upper(), query_string=query, json=body, headers=auth("admin")
+            path, method=op.method.upper(), query_string=query, json=body, headers={**auth("admin"), **headers}
         )
-        where = (op.method, path, query, json.dumps(body)[:80])
+        where = (op.method, path, query, headers, json.dumps(body)[:80])
         assert response.status_code < 500, where
         if response.status_code >= 400:
             assert response.content_type == "application/problem+json", where

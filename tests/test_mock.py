@@ -79,6 +79,11 @@ def test_no_mock_outside_mock_mode(client):
     # The namespace header and Prefer are plain headers here: ignored.
     response = client.get("/labels/labels", headers={**auth("reader"), "X-Mock-Namespace": "a", "Prefer": "code=503"})
     assert response.status_code == 200 and len(response.json["data"]) == 1
+    # No journal, no fault rules: nothing is recorded, and no request can be made to fail.
+    for path in ("/__admin/requests", "/__admin/faults", "/__admin/coverage"):
+        assert client.get(path, headers=auth("admin")).status_code == 404
+    assert client.post("/__admin/faults", json={"status": 503}, headers=auth("admin")).status_code == 404
+    assert client.application.config["STORE"].journal.entries(None, 10) == []
 
 
 # -- namespaces ------------------------------------------------------------------------

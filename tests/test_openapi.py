@@ -15,36 +15,38 @@ from customer_labels.schemas.openapi import COMPONENTS, MOCK_COMPONENTS, operati
 from customer_labels.service import create_app
 from customer_labels.store import MemoryStore, RedisStore, base
 
-from .conftest import API_TOKENS, TOKENS
+from .conftest import API_TOKENS, TOKENS, auth
 
-CONFIG = schemathesis.config.SchemathesisConfig.from_dict(
-    {
-        # Authenticated as admin, through the document's own security scheme,
-        # so that schemathesis also knows how to leave the token out.
-        "auth": {"openapi": {"bearerAuth": {"bearer": TOKENS["admin"]}}},
-        # The same examples every run, and none replayed from earlier runs: CI
-        # must not pass or fail by luck.
-        "generation": {"max-examples": 40, "deterministic": True, "database": "none"},
-        "operations": [
-            {
-                # A schema-valid attach, or snapshot, may still name labels
-                # that do not exist (or pass the cap, or repeat an id): the
-                # contract's answer is 422.
-                "include-operation-id-regex": "^(createCustomerLabels|putSnapshot)$",
-                "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "401", "403", "404", "422"]}},
-            },
-            {
-                # DELETE .../labels detaches labels (the product's reference
-                # names it so): the customer's label list stays, by design,
-                # so "deleted resource still available" does not apply to it.
-                # Deleting the customer itself is followed by 404s there; the
-                # customers tests check that.
-                "include-path-regex": "^/customers/customers/\\{customerId\\}/labels$",
-                "checks": {"use_after_free": {"enabled": False}},
-            },
-        ],
-    }
-)
+SETTINGS = {
+    # Authenticated as admin, through the document's own security scheme,
+    # so that schemathesis also knows how to leave the token out.
+    "auth": {"openapi": {"bearerAuth": {"bearer": TOKENS["admin"]}}},
+    # The same examples every run, and none replayed from earlier runs: CI
+    # must not pass or fail by luck.
+    "generation": {"max-examples": 40, "deterministic": True, "database": "none"},
+    "operations": [
+        {
+            # A schema-valid attach, or snapshot, may still name labels
+            # that do not exist (or pass the cap, or repeat an id): the
+            # contract's answer is 422.
+            "include-operation-id-regex": "^(createCustomerLabels|putSnapshot)$",
+            "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "401", "403", "404", "422"]}},
+        },
+        {
+            # DELETE .../labels detaches labels (the product's reference
+            # names it so): the customer's label list stays, by design,
+            # so "deleted resource still available" does not apply to it.
+            # Deleting the customer itself is followed by 404s there; the
+            # customers tests check that.
+            "include-path-regex": "^/customers/customers/\\{customerId\\}/labels$",
+            "checks": {"use_after_free": {"enabled": False}},
+        },
+    ],
+}
+CONFIG = schemathesis.config.SchemathesisConfig.from_dict(SETTINGS)
+# The mock's Prefer header forces answers (code=503 is a 503 by design): its runs send
+# one that forces nothing; the tests of Prefer cover the rest (test_mock.py).
+MOCK_CONFIG = schemathesis.config.SchemathesisConfig.from_dict({**SETTINGS, "headers": {"Prefer": "delay=0"}})
 APP = create_app({"API_TOKENS": API_TOKENS, "STORE": MemoryStore()})
 MOCK_APP = create_app(
     {"API_TOKENS": API_TOKENS, "STORE": MemoryStore(), "MOCK_MODE": True, "SEED_FILE": "fixtures/example.json"}
@@ -80,7 +82,7 @@ def test_components_are_the_schema_files(app, mock):
     published = document(app)
     assert published["openapi"].startswith("3.1")
     components = {**COMPONENTS, **(MOCK_COMPONENTS if mock else {})}
-    assert set(published["components"]["schemas"]) == set(components) | ({"Snapshot"} if mock else set())
+    assert set(published["components"]["schemas"]) == set(components) | ({"Snapshot", "Fault"} if mock else set())
     for name, file in components.items():
         assert published["components"]["schemas"][name] == {
             k: v for k, v in schemas.load(file).items() if k != "$schema"
@@ -93,6 +95,10 @@ def test_components_are_the_schema_files(app, mock):
             items = snapshot["properties"][part]["items"]
             assert items["properties"] == fixture["properties"][part]["items"]["properties"]
             assert items["required"] == list(items["properties"])
+        # What the fault rules are listed as: the rule's fields, every one always there.
+        fault, rule = published["components"]["schemas"]["Fault"], published["components"]["schemas"]["FaultRule"]
+        assert set(fault["properties"]) == {"id", *rule["properties"], "remaining", "used"}
+        assert fault["required"] == list(fault["properties"])
 
 
 def test_every_body_schema_is_used_by_an_operation():
@@ -131,13 +137,43 @@ def test_api_on_redis_keeps_to_the_document(case):
     case.call_and_validate()
 
 
-# And the mock, whose document adds its admin API.
-mock_schema = schemathesis.openapi.from_wsgi("/openapi.json", MOCK_APP, config=CONFIG)
+# And the mock, whose document adds its request headers (and its admin API, which
+# the run leaves out: a fault rule it made up would fail the requests after it).
+mock_schema = schemathesis.openapi.from_wsgi("/openapi.json", MOCK_APP, config=MOCK_CONFIG).exclude(
+    path_regex="^/__admin/"
+)
 
 
 @mock_schema.parametrize()
 def test_mock_keeps_to_its_document(case):
     case.call_and_validate()
+
+
+def test_the_mocks_namespaces_are_a_server_with_a_variable_not_more_paths():
+    published = document(MOCK_APP)
+    assert not [path for path in published["paths"] if path.startswith("/__ns")]
+    server = published["servers"][1]
+    assert server["url"].endswith("/__ns/{namespace}") and server["variables"]["namespace"]["default"]
+    base = server["url"].replace("http://localhost", "").replace("{namespace}", "from-servers")
+    client = MOCK_APP.test_client()
+    client.post(f"{base}/labels/labels", json={"id": "only-here", "name": "Only here"}, headers=auth("admin"))
+    in_it = client.get("/labels/labels/only-here", headers={**auth("reader"), "X-Mock-Namespace": "from-servers"})
+    assert in_it.status_code == 200
+    assert client.get("/labels/labels/only-here", headers=auth("reader")).status_code == 404
+    # Asked for within a namespace, the document's first server is that namespace, and
+    # the second still the template over all of them.
+    within = client.get("/__ns/from-servers/openapi.json").json["servers"]
+    assert [s["url"] for s in within] == ["http://localhost/__ns/from-servers", "http://localhost/__ns/{namespace}"]
+    # Every operation of the API takes the namespace header, and Prefer; the admin API the namespace.
+    for path, methods in published["paths"].items():
+        for operation in methods.values():
+            headers = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
+            if "Service" in operation["tags"]:
+                assert headers == set(), path
+            elif path.startswith("/__admin"):
+                assert headers == {"X-Mock-Namespace"}, path
+            else:
+                assert headers == {"Prefer", "X-Mock-Namespace"}, path
 
 
 class ApiWorkflows(schema.as_state_machine()):

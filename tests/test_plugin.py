@@ -2,6 +2,8 @@
 installed into a folder of its own, used as a library and as a pytest plugin
 (examples/label-client), with no path to this repo."""
 
+import fcntl
+import json
 import os
 import shutil
 import subprocess
@@ -26,14 +28,22 @@ def run(command, cwd, env=None):
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory):
-    """A folder holding the distribution, installed from a copy of the checkout."""
-    base = tmp_path_factory.mktemp("installed")
-    source, site = base / "source", base / "site"
-    shutil.copytree(ROOT, source, ignore=NOT_SOURCE)
-    install = run([*PIP, "install", *BUILD, "--target", str(site), str(source)], base)
-    assert install.returncode == 0, install.stderr
+@pytest.fixture(scope="session")
+def installed(tmp_path_factory, worker_id):
+    """A folder holding the distribution, installed from a copy of the checkout: once
+    per run, shared by the pytest-xdist workers (the first to need it installs it)."""
+    base = tmp_path_factory.getbasetemp()
+    base = base if worker_id == "master" else base.parent  # the run's, not one worker's
+    source, site, done = base / "installed-source", base / "installed-site", base / "installed-done"
+    with open(base / "installed.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(source, ignore_errors=True)
+            shutil.rmtree(site, ignore_errors=True)
+            shutil.copytree(ROOT, source, ignore=NOT_SOURCE)
+            install = run([*PIP, "install", *BUILD, "--target", str(site), str(source)], base)
+            assert install.returncode == 0, install.stderr
+            done.touch()
     return site
 
 
@@ -93,8 +103,29 @@ def test_example_project_passes_with_the_installed_plugin(installed, tmp_path):
     env = dict(isolated(installed), REDIS_CLUSTER="true", REDIS_MAX_CONNECTIONS="x", REDIS_TLS_VERIFY="maybe")
     result = run(PYTEST, project, env)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "27 passed" in result.stdout, result.stdout
+    assert "32 passed" in result.stdout, result.stdout
     assert str(ROOT) not in result.stdout + result.stderr
+
+
+def test_under_xdist_each_worker_isolated_and_coverage_added_up(installed, tmp_path):
+    """The example on 4 workers (each its own service), with the coverage report: its
+    counts are the sum of every worker's, and the JSON file says the same."""
+    project = tmp_path / "project"
+    shutil.copytree(ROOT / "examples" / "label-client", project)
+    command = [*PYTEST, "-n", "4", "--customer-labels-coverage", "--customer-labels-coverage-json", "cov.json"]
+    result = run(command, project, isolated(installed))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "32 passed" in result.stdout and "Customer Labels contract coverage" in result.stdout
+    report = json.loads((project / "cov.json").read_text())
+    operations = {f"{op['method']} {op['path']}": op for op in report["operations"]}
+    attach = operations["POST /customers/customers/{customerId}/labels"]
+    # Attaches answered 200: one in each of the 20 parametrized tests and in 3 others.
+    assert attach["exercised"]["200"] == 23
+    assert attach["exercised"]["403"] == 1 and attach["exercised"]["422"] == 1 and attach["exercised"]["503"] == 3
+    assert "404" in attach["neverExercised"] and "200" not in attach["neverExercised"]
+    assert operations["POST /labels/labels"]["exercised"] == {}
+    assert "GET /healthz" not in operations  # the service's own endpoints are not the API's
+    assert report["summary"]["operationsExercised"] == 3
 
 
 def test_a_build_leaves_the_checkout_testable(tmp_path):

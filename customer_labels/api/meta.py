@@ -18,5 +18,5 @@ def _document(mock):
 def get_openapi():
     # Its server is where it was asked for (a mock namespace's prefix included), so that
     # generated clients and the explorer call the service that gave it.
-    document = _document(bool(current_app.config["MOCK_MODE"]))
-    return {**document, "servers": [{"url": request.url_root.rstrip("/")}]}
+    mock = bool(current_app.config["MOCK_MODE"])
+    return {**_document(mock), "servers": openapi.servers(request.url_root.rstrip("/"), mock)}

@@ -5,6 +5,7 @@ MOCK_MODE=1.
 - fixtures: SEED_FILE at start, and the `flask fixtures` commands (any mode);
 - the admin API under /__admin/ (reset, snapshot);
 - namespaces: X-Mock-Namespace or a /__ns/<name>/ path prefix;
+- the request journal, and fault rules (journal.py, faults.py);
 - Prefer: code=... and delay=..., and MOCK_LATENCY_MS;
 - the API explorer at /docs.
 """
@@ -12,7 +13,7 @@ MOCK_MODE=1.
 from ..settings import ConfigError
 from ..store import namespaces_of
 from ..store.namespaces import NAMESPACE
-from . import admin, cli, docs, prefer, seed
+from . import admin, cli, docs, faults, journal, prefer, seed
 
 MOCK_ONLY = ("SEED_FILE", "MOCK_LATENCY_MS")
 
@@ -33,6 +34,8 @@ def init_app(app):
         namespaces.seed = state
         namespaces.default.replace(state)
     app.register_blueprint(admin.bp)
+    journal.init_app(app)
+    faults.init_app(app)  # before Prefer, which a matching rule wins over
     prefer.init_app(app)
     docs.init_app(app)
     app.wsgi_app = NamespacePath(app.wsgi_app)
@@ -58,6 +61,6 @@ class NamespacePath:
             environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + self.PREFIX + name
             environ["PATH_INFO"] = "/" + rest
             environ[NAMESPACE] = name
-        elif environ.get("HTTP_X_MOCK_NAMESPACE"):
+        elif "HTTP_X_MOCK_NAMESPACE" in environ:  # an empty one too: a bad name, not none
             environ[NAMESPACE] = environ["HTTP_X_MOCK_NAMESPACE"]
         return self.wsgi_app(environ, start_response)

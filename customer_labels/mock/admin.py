@@ -1,14 +1,29 @@
-"""The admin API of the mock, under /__admin/: reset and snapshot the caller's namespace."""
+"""The admin API of the mock, under /__admin/, on the caller's namespace: reset and
+snapshot its state, read and clear its request journal, add and clear fault rules,
+and read which operations it was asked (contract coverage)."""
 
-from flask import Blueprint, current_app
+import json
+import re
 
-from ..api.inputs import json_body
+from flask import Blueprint, current_app, request
+
+from ..api.inputs import json_body, page_args
 from ..auth import auth
 from ..problems import Problem
 from ..settings import MAX_BODY_BYTES
 from ..store import get_namespaces, get_store
 from ..store.errors import TooLarge
-from . import seed
+from . import faults, seed
+from .journal import matches
+
+#: Journal entries read from the store at a time while a page is filtered.
+CHUNK = 200
+#: The journal's filters, as /openapi.json publishes them: (pattern, what it must be).
+FILTERS = {
+    "method": (re.compile(r"[A-Za-z]{1,16}"), "must be an HTTP method"),
+    "path": (re.compile(r"/[^\s?#]{0,2047}"), "must be an API path or path template, starting with /"),
+    "status": (re.compile(r"[1-5][0-9][0-9]"), "must be a status, 100 to 599"),
+}
 
 bp = Blueprint("admin", __name__, url_prefix="/__admin")
 
@@ -16,8 +31,12 @@ bp = Blueprint("admin", __name__, url_prefix="/__admin")
 @bp.post("/reset")
 @auth.login_required(role="admin")
 def reset():
-    """Back to the seed (SEED_FILE), or to empty without one."""
-    get_store().replace(get_namespaces().seed or {})
+    """Back to the seed (SEED_FILE), or to empty without one; the journal and the
+    fault rules emptied too."""
+    store = get_store()
+    store.replace(get_namespaces().seed or {})
+    store.journal.clear()
+    store.journal.clear_faults()
     return "", 204
 
 
@@ -47,3 +66,93 @@ def put_snapshot():
         raise Problem(422, detail, title="Invalid fixture", errors=err.errors) from None
     get_store().replace(state)
     return "", 204
+
+
+def _filters():
+    """(limit, cursor, {filter: value}) from the query; one 400 naming every bad parameter."""
+    errors = []
+    try:
+        limit, after = page_args(cursor="number")
+    except Problem as problem:
+        errors, (limit, after) = problem.kwargs["errors"], (None, None)
+    wanted = {}
+    for name, (pattern, message) in FILTERS.items():
+        value = request.args.get(name)
+        if value is None:
+            continue
+        if pattern.fullmatch(value):
+            wanted[name] = value.upper() if name == "method" else int(value) if name == "status" else value
+        else:
+            errors.append({"parameter": name, "message": message})
+    if errors:
+        detail = "; ".join(f"{e['parameter']} {e['message']}" for e in errors)
+        raise Problem(400, detail, title="Invalid query", errors=errors)
+    return limit, after, wanted
+
+
+def _wanted(entry, wanted):
+    return (
+        wanted.get("method", entry["method"]) == entry["method"]
+        and wanted.get("status", entry["status"]) == entry["status"]
+        and ("path" not in wanted or matches(entry["path"], wanted["path"]))
+    )
+
+
+@bp.get("/requests")
+@auth.login_required(role="admin")
+def list_requests():
+    """The namespace's journal, newest first, filtered, a page at a time."""
+    limit, after, wanted = _filters()
+    journal, found = get_store(ensure_layout=False).journal, []
+    before = int(after) if after is not None else None
+    while len(found) <= limit:
+        texts = journal.entries(before, CHUNK)
+        if not texts:
+            break
+        entries = [json.loads(text) for text in texts]
+        found += [entry for entry in entries if _wanted(entry, wanted)]
+        before = int(entries[-1]["id"])
+    more = len(found) > limit
+    return {"data": found[:limit], "nextCursor": found[limit - 1]["id"] if more else None}
+
+
+@bp.delete("/requests")
+@auth.login_required(role="admin")
+def clear_requests():
+    get_store(ensure_layout=False).journal.clear()
+    return "", 204
+
+
+@bp.post("/faults")
+@auth.login_required(role="admin")
+def add_fault():
+    rule = faults.rule_from(json_body("fault-rule"))
+    text = json.dumps(rule, separators=(",", ":"))
+    fault_id = get_store(ensure_layout=False).journal.add_fault(text, rule["times"])
+    return faults.listed(fault_id, text, rule["times"], 0), 201
+
+
+@bp.get("/faults")
+@auth.login_required(role="admin")
+def list_faults():
+    """The namespace's fault rules, oldest (the first to apply) first."""
+    return {"data": [faults.listed(*fault) for fault in get_store(ensure_layout=False).journal.faults()]}
+
+
+@bp.delete("/faults")
+@auth.login_required(role="admin")
+def clear_faults():
+    get_store(ensure_layout=False).journal.clear_faults()
+    return "", 204
+
+
+@bp.get("/coverage")
+@auth.login_required(role="admin")
+def get_coverage():
+    """How many answers of each status each operation gave in this namespace: the
+    contract coverage a consumer's tests reached (the pytest plugin adds them up)."""
+    operations = {}
+    for key, count in sorted(get_store(ensure_layout=False).journal.coverage().items()):
+        operation, _, status = key.rpartition(" ")
+        operations.setdefault(operation, {})[status] = count
+    return {"operations": operations}

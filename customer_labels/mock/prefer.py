@@ -11,6 +11,7 @@ what they applied in ``Preference-Applied`` (RFC 7240).
 
 import random
 import time
+from http import HTTPStatus
 
 from flask import g, request
 
@@ -23,14 +24,38 @@ FORCEABLE = {
     401: {"headers": {"WWW-Authenticate": auth.authenticate_header()}},
     403: {},
     404: {},
-    422: {"title": "Invalid body", "errors": [{"path": "", "message": "forced by Prefer: code=422"}]},
+    422: {"title": "Invalid body"},
     500: {},
     503: {"headers": {"Retry-After": RETRY_AFTER}},
 }
-DETAILS_422 = "The body does not match the schema (forced by Prefer: code=422)."
 MAX_DELAY_MS = 60000
-#: Not API requests: the mock's own endpoints, the docs and the health checks.
-UNTOUCHED = ("/__admin/", "/docs", "/openapi.json", "/healthz", "/readyz")
+#: Not API requests: the mock's own endpoints, the docs, the health checks and metrics.
+UNTOUCHED = ("/__admin/", "/docs", "/openapi.json", "/healthz", "/readyz", "/metrics")
+
+
+def forced(code, why):
+    """The Problem a client forced (``why``: "Prefer: code=503", "a fault rule"): the
+    status with a body and headers like the real answer's."""
+    extra = dict(FORCEABLE.get(code, {}))
+    if code == 422:
+        extra["errors"] = [{"path": "", "message": f"forced by {why}"}]
+        detail = f"The body does not match the schema (forced by {why})."
+    elif code == 429:
+        extra["headers"] = {"Retry-After": RETRY_AFTER}
+        detail = DETAILS[429]
+    else:
+        detail = DETAILS.get(code) or f"{HTTPStatus(code).phrase} (forced by {why})."
+    return Problem(code, detail, **extra)
+
+
+def hold_back(milliseconds):
+    """Delay the answer: on the server's event loop, which holds no thread, or (Flask's
+    test client) by sleeping now."""
+    deferred = request.environ.get(DEFERRED_WAIT)
+    if deferred is None:
+        time.sleep(milliseconds / 1000)
+    else:
+        deferred.append(milliseconds / 1000)
 
 
 def preferences(headers):
@@ -70,23 +95,18 @@ def init_app(app):
             return None
         if request.path.startswith(UNTOUCHED):
             return None
-        prefs = preferences(request.headers.getlist("Prefer"))
+        # A fault rule that matched wins over Prefer (MOCK_LATENCY_MS still applies).
+        prefs = preferences(request.headers.getlist("Prefer")) if g.get("fault") is None else {}
         code, delay = _wanted(prefs)
         applied = [f"delay={delay}"] if "delay" in prefs else []
         wait = delay + (random.uniform(*latency) if latency else 0)
         if wait:
-            deferred = environ.get(DEFERRED_WAIT)
-            if deferred is None:
-                time.sleep(wait / 1000)
-            else:  # the server waits, on its event loop, before it answers
-                deferred.append(wait / 1000)
+            hold_back(wait)
         if code is not None:
             applied.append(f"code={code}")
         g.preference_applied = ", ".join(applied)
         if code is not None:
-            extra = dict(FORCEABLE[code])
-            detail = DETAILS_422 if code == 422 else DETAILS[code]
-            raise Problem(code, detail, **extra)
+            raise forced(code, f"Prefer: code={code}")
         return None
 
     @app.after_request

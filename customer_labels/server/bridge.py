@@ -38,6 +38,12 @@ BAD_LENGTH = (400, "The Content-Length header must be one whole number.")
 CLOSE = ("Connection", "close")
 
 
+class Cut(bytes):
+    """The part of an answer's body made before the app's body iterator failed: the
+    answer goes out that far and the connection is closed, as WSGI servers do (the
+    mock's fault rules drop connections this way)."""
+
+
 class Bridge:
     """An RSGI app (granian's interface) that runs the WSGI app ``wsgi_app``."""
 
@@ -81,6 +87,14 @@ class Bridge:
             answer_headers.append(CLOSE)
         if environ[DEFERRED_WAIT]:
             await asyncio.sleep(sum(environ[DEFERRED_WAIT]))
+        if isinstance(answer, Cut):
+            # A body promised longer than what is sent: granian closes the connection
+            # when the stream ends short of it (it needs one byte to start a stream).
+            sent = bytes(answer) or b" "
+            answer_headers = [(k, v) for k, v in answer_headers if k.lower() != "content-length"]
+            stream = protocol.response_stream(status, [*answer_headers, ("Content-Length", str(len(sent) + 1))])
+            await stream.send_bytes(sent)
+            return
         protocol.response_bytes(status, answer_headers, answer)
 
     def _work(self):
@@ -144,8 +158,12 @@ class Bridge:
             started[:] = int(status[:3]), headers
 
         chunks = self.wsgi_app(environ, start_response)
+        parts = []
         try:
-            answer = b"".join(chunks)
+            parts.extend(chunks)
+            answer = b"".join(parts)
+        except Exception:  # noqa: BLE001 (the answer has started: it can only be cut off)
+            answer = Cut(b"".join(parts))
         finally:
             if hasattr(chunks, "close"):
                 chunks.close()

@@ -13,11 +13,23 @@ class LabelsError(Exception):
 
 
 class LabelsClient:
+    #: Attach and detach are safe to repeat: a 503 is tried once more.
+    RETRIES = 1
+
     def __init__(self, base_url, token):
         self.base_url = base_url
         self.token = token
 
     def _call(self, method, path, body=None):
+        for _ in range(self.RETRIES):
+            try:
+                return self._call_once(method, path, body)
+            except LabelsError as err:
+                if err.status != 503:
+                    raise
+        return self._call_once(method, path, body)
+
+    def _call_once(self, method, path, body=None):
         request = urllib.request.Request(
             self.base_url + path,
             method=method,

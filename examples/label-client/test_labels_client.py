@@ -1,5 +1,7 @@
 """Tests of LabelsClient, against a real Customer Labels service (the customer_labels fixture)."""
 
+import http.client
+
 import pytest
 from labels_client import LabelsClient, LabelsError
 
@@ -54,6 +56,42 @@ def test_seed_sets_up_exactly_this_test(customer_labels, client):
     assert client.labels_of(ADA) == ["Gold"]
     customer_labels.reset()
     assert client.labels_of(ADA) == ["VIP"]
+
+
+def test_tag_sends_one_attach_with_exactly_those_labels(customer_labels, client):
+    client.tag(ADA, "beta")
+    customer_labels.verify("POST", "/customers/customers/{customerId}/labels", body={"labels": ["beta"]})
+    customer_labels.verify("DELETE", "/customers/customers/{customerId}/labels", times=0)
+
+
+def test_tag_tries_once_more_when_the_service_is_unavailable(customer_labels, client):
+    customer_labels.fault("POST", "/customers/customers/{customerId}/labels", status=503, times=1)
+    assert client.tag(ADA, "beta") == ["Beta tester", "VIP"]
+    attaches = customer_labels.verify("POST", "/customers/customers/{customerId}/labels", times=2)
+    assert [entry["status"] for entry in attaches] == [503, 200]
+
+
+def test_tag_gives_up_after_two_unavailable_answers(customer_labels, client):
+    customer_labels.fault("POST", "/customers/customers/{customerId}/labels", status=503, times=2)
+    with pytest.raises(LabelsError) as err:
+        client.tag(ADA, "beta")
+    assert err.value.status == 503
+    assert client.labels_of(ADA) == ["VIP"]  # a faulted request changes nothing
+
+
+def test_a_dropped_connection_is_an_error_not_a_wrong_answer(customer_labels, client):
+    customer_labels.fault("GET", "/customers/customers/{customerId}/labels", drop=True, times=1)
+    with pytest.raises((OSError, http.client.HTTPException)):  # here: IncompleteRead
+        client.labels_of(ADA)
+    assert client.labels_of(ADA) == ["VIP"]
+
+
+def test_verify_shows_the_near_misses(customer_labels, client):
+    client.untag(ADA, "vip")
+    with pytest.raises(AssertionError) as err:
+        customer_labels.verify("POST", "/customers/customers/{customerId}/labels", body={"labels": ["vip"]})
+    assert "same path, other method" in str(err.value)
+    assert f"DELETE /customers/customers/{ADA}/labels" in str(err.value)
 
 
 @pytest.mark.parametrize("n", range(20))
