@@ -120,7 +120,7 @@ class RedisJournal:
         self._run("add", self._keys[:3], [entry, max_entries, max_bytes, operation or ""])
 
     def entries(self, before, count):
-        return self._run("page", self._keys[:1], [before or 0, count])
+        return self._run("page", self._keys[:1], [-1 if before is None else before, count])
 
     def clear(self):
         journal, meta = self._keys[:2]

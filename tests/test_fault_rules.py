@@ -176,6 +176,33 @@ def test_a_bad_rule_is_a_422_naming_what_is_wrong_and_adds_nothing(memory_mock_c
     assert mock_client.get("/__admin/faults", headers=auth("admin")).json == {"data": []}
 
 
+def test_threads_use_a_rule_exactly_times_times(mock_app):
+    """16 threads, 5 requests each, against a rule for 13: 13 faulted, whatever the store."""
+    client = mock_app.test_client()
+    add(client, path="/labels/labels", status=503, times=13)
+
+    def work(_):
+        own = mock_app.test_client()
+        return [own.get("/labels/labels", headers=auth("reader")).status_code for _ in range(5)]
+
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        statuses = [status for batch in pool.map(work, range(16)) for status in batch]
+    assert statuses.count(503) == 13 and statuses.count(200) == 67
+    (rule,) = client.get("/__admin/faults", headers=auth("admin")).json["data"]
+    assert (rule["remaining"], rule["used"]) == (0, 13)
+
+
+@pytest.mark.fast
+def test_a_namespace_holds_at_most_100_rules(memory_mock_client):
+    for n in range(100):
+        add(memory_mock_client, path=f"/labels/labels/l{n}", status=503)
+    response = memory_mock_client.post("/__admin/faults", json={"status": 500}, headers=auth("admin"))
+    assert response.status_code == 422 and "100" in response.json["detail"]
+    assert len(memory_mock_client.get("/__admin/faults", headers=auth("admin")).json["data"]) == 100
+    memory_mock_client.delete("/__admin/faults", headers=auth("admin"))
+    add(memory_mock_client, status=500)
+
+
 @pytest.mark.fast
 @pytest.mark.parametrize("method, path", [("post", "/__admin/faults"), ("get", "/__admin/faults")])
 def test_fault_rules_need_the_admin_role(memory_mock_client, method, path):

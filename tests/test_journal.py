@@ -65,6 +65,10 @@ def test_newest_first_with_cursor_paging_that_survives_new_requests(mock_client)
         seen += [e["id"] for e in page["data"]]
         cursor = page["nextCursor"]
     assert seen == sorted(seen, key=int, reverse=True) and len(seen) == len(set(seen)) == 7
+    # A cursor at either end: nothing is numbered below 1, everything below a huge one.
+    assert journal(mock_client, "?cursor=0") == {"data": [], "nextCursor": None}
+    assert journal(mock_client, "?cursor=1") == {"data": [], "nextCursor": None}
+    assert len(entries(mock_client, f"?limit=200&cursor={'9' * 18}")) == 8
 
 
 def test_filters_by_method_path_template_and_status(mock_client):

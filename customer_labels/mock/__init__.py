@@ -10,6 +10,9 @@ MOCK_MODE=1.
 - the API explorer at /docs.
 """
 
+import time
+
+from ..server import ARRIVED
 from ..settings import ConfigError
 from ..store import namespaces_of
 from ..store.namespaces import NAMESPACE
@@ -55,6 +58,8 @@ class NamespacePath:
         self.wsgi_app = wsgi_app
 
     def __call__(self, environ, start_response):
+        # Where no server noted when the request came (Flask's test client): now.
+        environ.setdefault(ARRIVED, time.monotonic())
         path = environ.get("PATH_INFO", "")
         if path.startswith(self.PREFIX):
             name, _, rest = path[len(self.PREFIX) :].partition("/")

@@ -127,8 +127,12 @@ def clear_requests():
 @auth.login_required(role="admin")
 def add_fault():
     rule = faults.rule_from(json_body("fault-rule"))
+    journal = get_store(ensure_layout=False).journal
+    if len(journal.faults()) >= faults.MAX_RULES:  # every API request reads them all
+        detail = f"A namespace holds at most {faults.MAX_RULES} fault rules; clear them first."
+        raise Problem(422, detail, title="Too many fault rules", errors=[{"path": "", "message": detail}])
     text = json.dumps(rule, separators=(",", ":"))
-    fault_id = get_store(ensure_layout=False).journal.add_fault(text, rule["times"])
+    fault_id = journal.add_fault(text, rule["times"])
     return faults.listed(fault_id, text, rule["times"], 0), 201
 
 

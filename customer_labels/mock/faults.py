@@ -25,6 +25,8 @@ from .prefer import forced, hold_back
 MALFORMED = '{"data":[{"id":'
 #: Each operation's success status: what a malformed or dropped answer starts with.
 SUCCESS = {(op.method.upper(), op.path): op.ok for op in OPERATIONS}
+#: Fault rules a namespace may hold (used up ones too, until cleared).
+MAX_RULES = 100
 #: The fields of a rule as stored and listed (absent ones as null, or false).
 FIELDS = ("method", "path", "status", "delayMs", "malformed", "drop", "times")
 
@@ -56,36 +58,37 @@ def listed(fault_id, rule, left, used):
     return {"id": fault_id, **json.loads(rule), "remaining": left, "used": used}
 
 
-def _applies(rule):
-    return (rule["method"] in (None, request.method)) and (rule["path"] is None or matches(request.path, rule["path"]))
+def _applies(rule, req):
+    return (rule["method"] in (None, req.method)) and (rule["path"] is None or matches(req.path, rule["path"]))
 
 
-def _success():
-    rule = request.url_rule
-    return SUCCESS.get((request.method, template(rule.rule)), 200) if rule else 200
+def _success(req):
+    rule = req.url_rule
+    return SUCCESS.get((req.method, template(rule.rule)), 200) if rule else 200
 
 
-def _dropped():
+def _dropped(req):
     """An answer whose body breaks off after its first byte."""
 
     def cut():
         yield MALFORMED[:1]
         raise DroppedConnection("a fault rule dropped this connection")
 
-    return Response(cut(), _success(), mimetype="application/json")
+    return Response(cut(), _success(req), mimetype="application/json")
 
 
 def init_app(app):
     @app.before_request
     def apply_faults():
-        if not is_api(request.path):
+        req = request._get_current_object()
+        if not is_api(req):
             return None
         try:
-            journal = get_store(ensure_layout=False).journal
+            journal = g.journal = get_store(ensure_layout=False).journal  # the journal's hook reuses it
         except BadNamespace:
             return None  # answered 400 after auth, by the view's own call
         rules = {fault_id: json.loads(rule) for fault_id, rule, left, _ in journal.faults() if left != 0}
-        fault_id = journal.take_fault([fault_id for fault_id, rule in rules.items() if _applies(rule)])
+        fault_id = journal.take_fault([fault_id for fault_id, rule in rules.items() if _applies(rule, req)])
         if fault_id is None:
             return None
         rule = rules[fault_id]
@@ -93,9 +96,9 @@ def init_app(app):
         if rule["delayMs"]:
             hold_back(rule["delayMs"])
         if rule["drop"]:
-            return _dropped()
+            return _dropped(req)
         if rule["malformed"]:
-            status = rule["status"] or _success()
+            status = rule["status"] or _success(req)
             return Response(MALFORMED, status, mimetype=MEDIA_TYPE if status >= 400 else "application/json")
         if rule["status"]:
             raise forced(rule["status"], "a fault rule")

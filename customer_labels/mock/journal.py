@@ -25,14 +25,19 @@ from .prefer import UNTOUCHED
 #: Bodies longer than this many characters are cut in an entry: an answer's, and a
 #: request's that is not JSON (a JSON request body, at most 64 KiB, is kept whole).
 BODY_CHARS = 4096
+#: Answers the app writes as JSON.
+JSON_TYPES = ("application/json", "application/problem+json")
+#: One encoder for every entry: json.dumps with options makes a new one each call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 #: Headers an entry leaves out: they are secrets.
 SECRETS = ("authorization", "proxy-authorization", "cookie")
 
 log = logging.getLogger(__name__)
 
 
-def is_api(path):
-    return not path.startswith(UNTOUCHED) and request.method != "OPTIONS"
+def is_api(req):
+    """Whether ``req`` (a request, not its proxy) is one of the API's: recorded, and faulted."""
+    return not req.path.startswith(UNTOUCHED) and req.method != "OPTIONS"
 
 
 @functools.lru_cache(maxsize=256)
@@ -47,11 +52,26 @@ def matches(path, wanted):
     return path_pattern(wanted).fullmatch(path) is not None
 
 
-def _operation():
+def _operation(req):
     """ "METHOD /template" of the request's operation, or None for a path the API lacks."""
-    if request.url_rule is None:
+    if req.url_rule is None:
         return None
-    return f"{request.method} {template(request.url_rule.rule)}"
+    return f"{req.method} {template(req.url_rule.rule)}"
+
+
+def _headers(environ):
+    """The request's headers, names in lower case, secrets left out."""
+    found = {}
+    for key, value in environ.items():
+        if key[:5] == "HTTP_":
+            name = key[5:].replace("_", "-").lower()
+            if name not in SECRETS:
+                found[name] = value
+    if environ.get("CONTENT_TYPE"):
+        found["content-type"] = environ["CONTENT_TYPE"]
+    if environ.get("CONTENT_LENGTH", "0") not in ("", "0"):
+        found["content-length"] = environ["CONTENT_LENGTH"]
+    return found
 
 
 def _body(raw):
@@ -65,68 +85,77 @@ def _body(raw):
         return None, text[:BODY_CHARS]
 
 
-def _answer(response):
-    """(the answer's body as JSON, or its text; whether it was cut)."""
+def _answer(response, malformed):
+    """The answer's body as the JSON text of the entry's field, and whether it was cut.
+    The app's own JSON answers go in as they are: parsing and writing them again cost
+    more than the rest of the request."""
     if response.is_streamed:
-        return None, False
-    text = response.get_data(as_text=True)
+        return "null", False
+    raw = response.get_data()
+    if not raw:
+        return "null", False
+    if len(raw) <= BODY_CHARS and response.mimetype in JSON_TYPES and not malformed:
+        return raw.decode().strip(), False
+    text = raw.decode("utf-8", "replace")
     if len(text) > BODY_CHARS:
-        return text[:BODY_CHARS], True
+        return json.dumps(text[:BODY_CHARS], ensure_ascii=False), True
     try:
-        return (json.loads(text) if text else None), False
+        json.loads(text)
+        return text.strip(), False
     except ValueError:
-        return text, False
+        return json.dumps(text, ensure_ascii=False), False
 
 
-def _arrived():
-    """(when the request arrived, as RFC 3339 text; seconds since, by the monotonic clock)."""
-    # The server notes when the headers arrived; under Flask's test client, the first hook did.
-    since = time.monotonic() - (request.environ.get(ARRIVED) or g.get("journal_started") or time.monotonic())
-    when = datetime.fromtimestamp(time.time() - since, UTC).isoformat(timespec="milliseconds")
-    return when.replace("+00:00", "Z"), since
+_second = [None, ""]
 
 
-def entry(response):
-    """The journal entry of the current request, as JSON text (the store numbers it)."""
-    body, body_text = _body(request.get_data(cache=True))
-    answer, cut = _answer(response)
-    waited = sum(request.environ.get(DEFERRED_WAIT) or ())
-    fault = g.get("fault")
-    arrived, since = _arrived()
+def _rfc3339(epoch):
+    """Epoch seconds as RFC 3339 text, UTC, milliseconds (the text of each second kept)."""
+    whole = int(epoch)
+    if whole != _second[0]:
+        _second[:] = whole, datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{_second[1]}.{int((epoch - whole) * 1000):03d}Z"
+
+
+def entry(req, response, fault, operation):
+    """The journal entry of request ``req``, as JSON text (the store numbers it)."""
+    environ = req.environ
+    has_body = environ.get("CONTENT_LENGTH", "0") not in ("", "0") or "HTTP_TRANSFER_ENCODING" in environ
+    body, body_text = _body(req.get_data(cache=True)) if has_body else (None, None)
+    answer, cut = _answer(response, fault is not None and fault["malformed"])
+    since = time.monotonic() - environ[ARRIVED]  # noted by the server, or by NamespacePath
     found = {
-        "time": arrived,
-        "method": request.method,
-        "path": request.path,
-        "query": {name: values[0] if len(values) == 1 else values for name, values in request.args.lists()},
-        "headers": {name.lower(): value for name, value in request.headers.items() if name.lower() not in SECRETS},
+        "time": _rfc3339(time.time() - since),
+        "method": req.method,
+        "path": req.path,
+        "query": {k: v[0] if len(v) == 1 else v for k, v in req.args.lists()} if environ.get("QUERY_STRING") else {},
+        "headers": _headers(environ),
         "body": body,
         "bodyText": body_text,
-        "status": None if fault and fault.get("drop") else response.status_code,
-        "responseBody": answer,
+        "status": None if fault and fault["drop"] else response.status_code,
         "responseBodyTruncated": cut,
-        "durationMs": round((since + waited) * 1000, 2),
-        "requestId": request.environ.get(REQUEST_ID),
-        "operation": _operation(),
+        "durationMs": round((since + sum(environ.get(DEFERRED_WAIT) or ())) * 1000, 2),
+        "requestId": environ.get(REQUEST_ID),
+        "operation": operation,
         "fault": fault,
     }
-    return json.dumps(found, separators=(",", ":"), ensure_ascii=False)
+    return f'{_ENCODER.encode(found)[:-1]},"responseBody":{answer}}}'
 
 
 def init_app(app):
     max_entries, max_bytes = app.config["MOCK_JOURNAL_SIZE"], app.config["MOCK_JOURNAL_BYTES"]
 
-    @app.before_request
-    def note_arrival():
-        g.journal_started = time.monotonic()
-
     @app.after_request
     def record(response):
-        if not is_api(request.path):
+        req, ctx = request._get_current_object(), g._get_current_object()  # once: each proxied lookup costs
+        if not is_api(req):
             return response
-        operation, dropped = _operation(), (g.get("fault") or {}).get("drop")
-        covered = f"{operation} {response.status_code}" if operation and not dropped else None
+        fault = ctx.get("fault")
+        operation = _operation(req)
+        covered = f"{operation} {response.status_code}" if operation and not (fault and fault["drop"]) else None
         try:
-            get_store(ensure_layout=False).journal.add(entry(response), covered, max_entries, max_bytes)
+            journal = ctx.get("journal") or get_store(ensure_layout=False).journal
+            journal.add(entry(req, response, fault, operation), covered, max_entries, max_bytes)
         except BadNamespace:
             pass  # answered 400: no namespace to record it in
         except StoreUnavailable as err:
