@@ -93,10 +93,11 @@ class MemoryJournal:
 
     def forget(self):
         """Everything, numbers and coverage too: the namespace is dropped."""
-        self._entries = deque()
-        self._bytes = self._seq = self._fault_seq = 0
-        self._coverage = Counter()
-        self._faults = {}
+        with self._lock:
+            self._entries = deque()
+            self._bytes = self._seq = self._fault_seq = 0
+            self._coverage = Counter()
+            self._faults = {}
 
 
 @functools.cache

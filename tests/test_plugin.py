@@ -103,7 +103,7 @@ def test_example_project_passes_with_the_installed_plugin(installed, tmp_path):
     env = dict(isolated(installed), REDIS_CLUSTER="true", REDIS_MAX_CONNECTIONS="x", REDIS_TLS_VERIFY="maybe")
     result = run(PYTEST, project, env)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "32 passed" in result.stdout, result.stdout
+    assert "34 passed" in result.stdout, result.stdout
     assert str(ROOT) not in result.stdout + result.stderr
 
 
@@ -115,12 +115,12 @@ def test_under_xdist_each_worker_isolated_and_coverage_added_up(installed, tmp_p
     command = [*PYTEST, "-n", "4", "--customer-labels-coverage", "--customer-labels-coverage-json", "cov.json"]
     result = run(command, project, isolated(installed))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "32 passed" in result.stdout and "Customer Labels contract coverage" in result.stdout
+    assert "34 passed" in result.stdout and "Customer Labels contract coverage" in result.stdout
     report = json.loads((project / "cov.json").read_text())
     operations = {f"{op['method']} {op['path']}": op for op in report["operations"]}
     attach = operations["POST /customers/customers/{customerId}/labels"]
-    # Attaches answered 200: one in each of the 20 parametrized tests and in 3 others.
-    assert attach["exercised"]["200"] == 23
+    # Attaches answered 200: one in each of the 20 parametrized tests and in 4 others.
+    assert attach["exercised"]["200"] == 24
     assert attach["exercised"]["403"] == 1 and attach["exercised"]["422"] == 1 and attach["exercised"]["503"] == 3
     assert "404" in attach["neverExercised"] and "200" not in attach["neverExercised"]
     assert operations["POST /labels/labels"]["exercised"] == {}

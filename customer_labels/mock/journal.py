@@ -106,15 +106,16 @@ def _answer(response, malformed):
         return json.dumps(text, ensure_ascii=False), False
 
 
-_second = [None, ""]
+_second = (None, "")
 
 
 def _rfc3339(epoch):
     """Epoch seconds as RFC 3339 text, UTC, milliseconds (the text of each second kept)."""
-    whole = int(epoch)
-    if whole != _second[0]:
-        _second[:] = whole, datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{_second[1]}.{int((epoch - whole) * 1000):03d}Z"
+    global _second
+    whole, second = int(epoch), _second  # one tuple, replaced whole: threads never see half
+    if second[0] != whole:
+        second = _second = (whole, datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S"))
+    return f"{second[1]}.{int((epoch - whole) * 1000):03d}Z"
 
 
 def entry(req, response, fault, operation):

@@ -86,6 +86,28 @@ def test_a_dropped_connection_is_an_error_not_a_wrong_answer(customer_labels, cl
     assert client.labels_of(ADA) == ["VIP"]
 
 
+def test_requests_are_the_journal_oldest_first_and_state_the_namespace(customer_labels, client):
+    for _ in range(3):
+        client.labels_of(ADA)
+    client.tag(ADA, "beta")
+    made = customer_labels.requests()
+    assert [(entry["method"], entry["status"]) for entry in made] == [("GET", 200)] * 3 + [("POST", 200)]
+    assert customer_labels.requests("POST", "/customers/customers/{customerId}/labels")[0]["body"] == {
+        "labels": ["beta"]
+    }
+    assert customer_labels.requests(path="/labels/labels") == []
+    (ada,) = [c for c in customer_labels.state()["customers"] if c["id"] == ADA]
+    assert ada["labels"] == ["beta", "vip"]
+
+
+def test_requests_reads_every_page_of_the_journal(customer_labels, client):
+    for _ in range(230):  # more than one page (200) of the journal
+        client.labels_of(ADA)
+    assert len(customer_labels.requests()) == 230
+    customer_labels.clear_requests()
+    customer_labels.verify("GET", f"/customers/customers/{ADA}/labels", times=0)
+
+
 def test_verify_shows_the_near_misses(customer_labels, client):
     client.untag(ADA, "vip")
     with pytest.raises(AssertionError) as err:
