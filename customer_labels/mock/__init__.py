@@ -12,11 +12,11 @@ MOCK_MODE=1.
 
 import time
 
-from ..server import ARRIVED
 from ..settings import ConfigError
 from ..store import namespaces_of
 from ..store.namespaces import NAMESPACE
 from . import admin, cli, docs, faults, journal, prefer, seed
+from .journal import STARTED
 
 MOCK_ONLY = ("SEED_FILE", "MOCK_LATENCY_MS")
 
@@ -58,8 +58,7 @@ class NamespacePath:
         self.wsgi_app = wsgi_app
 
     def __call__(self, environ, start_response):
-        # Where no server noted when the request came (Flask's test client): now.
-        environ.setdefault(ARRIVED, time.monotonic())
+        environ[STARTED] = time.monotonic()  # for the journal, where no server noted ARRIVED
         path = environ.get("PATH_INFO", "")
         if path.startswith(self.PREFIX):
             name, _, rest = path[len(self.PREFIX) :].partition("/")

@@ -25,6 +25,8 @@ from .prefer import UNTOUCHED
 #: Bodies longer than this many characters are cut in an entry: an answer's, and a
 #: request's that is not JSON (a JSON request body, at most 64 KiB, is kept whole).
 BODY_CHARS = 4096
+#: The environ key of when the mock's middleware first saw the request (monotonic).
+STARTED = "customer_labels.mock.started"
 #: Answers the app writes as JSON.
 JSON_TYPES = ("application/json", "application/problem+json")
 #: One encoder for every entry: json.dumps with options makes a new one each call.
@@ -124,7 +126,8 @@ def entry(req, response, fault, operation):
     has_body = environ.get("CONTENT_LENGTH", "0") not in ("", "0") or "HTTP_TRANSFER_ENCODING" in environ
     body, body_text = _body(req.get_data(cache=True)) if has_body else (None, None)
     answer, cut = _answer(response, fault is not None and fault["malformed"])
-    since = time.monotonic() - environ[ARRIVED]  # noted by the server, or by NamespacePath
+    # When the server had the headers; under Flask's test client, when the mock first saw it.
+    since = time.monotonic() - environ.get(ARRIVED, environ[STARTED])
     found = {
         "time": _rfc3339(time.time() - since),
         "method": req.method,
