@@ -54,9 +54,11 @@ ENTRY = {
 #: Answers, by the operation table's ``result``.
 RESULTS = {
     "Label": VIP,
+    "LabelWithCount": {**VIP, "customerCount": 1},
     "Customer": ADA,
     "CustomerLabels": {"data": [NEWSLETTER, VIP]},
     "page of Label": {"data": [VIP], "nextCursor": None},
+    "page of LabelWithCount": {"data": [{**VIP, "customerCount": 1}], "nextCursor": None},
     "page of Customer": {"data": [ADA], "nextCursor": None},
     "Status": {"status": "ok"},
     "OpenAPI": {"openapi": "3.1.0", "info": {"title": "Customer Labels", "version": "1.0.0"}, "paths": {}},

@@ -63,7 +63,14 @@ OPERATIONS = (
         store=False,
     ),
     Operation(
-        "get", "/labels/labels", "listLabels", "List labels by id", "reader", ok=200, result="page of Label", page="id"
+        "get",
+        "/labels/labels",
+        "listLabels",
+        "List labels by id",
+        "reader",
+        ok=200,
+        result="page of LabelWithCount",
+        page="id",
     ),
     Operation(
         "post",
@@ -73,10 +80,10 @@ OPERATIONS = (
         "admin",
         body="LabelCreate",
         ok=201,
-        result="Label",
+        result="LabelWithCount",
         conflict=True,
     ),
-    Operation("get", LABEL, "getLabel", "Get a label", "reader", ok=200, result="Label"),
+    Operation("get", LABEL, "getLabel", "Get a label", "reader", ok=200, result="LabelWithCount"),
     Operation(
         "patch",
         LABEL,
@@ -85,7 +92,7 @@ OPERATIONS = (
         "admin",
         body="LabelUpdate",
         ok=200,
-        result="Label",
+        result="LabelWithCount",
         conflict=True,
     ),
     Operation("delete", LABEL, "deleteLabel", "Delete a label and detach it everywhere", "admin", ok=204),
@@ -536,6 +543,19 @@ def _always_sent(schema):
     return schema
 
 
+def _with_count(label):
+    """A label as the Labels endpoints answer it: with how many customers carry it."""
+    counted = copy.deepcopy(label)
+    counted["title"] = "LabelWithCount"
+    counted["properties"]["customerCount"] = {
+        "description": "How many customers carry the label (on a Redis Cluster: once each change has answered).",
+        "type": "integer",
+        "minimum": 0,
+    }
+    counted["required"] = [*counted["required"], "customerCount"]
+    return counted
+
+
 def _fault(rule):
     """A fault rule as the mock lists it: every field there (null when not given), its
     id, and its uses."""
@@ -581,6 +601,7 @@ def build(mock=False, server="http://localhost:5000"):
         schema = copy.deepcopy(load(file))
         schema.pop("$schema", None)
         schemas[name] = schema
+    schemas["LabelWithCount"] = _with_count(schemas["Label"])
     if mock:
         schemas["Snapshot"] = dict(_always_sent(schemas["Fixture"]), title="Snapshot")
         schemas["Fault"] = _fault(schemas["FaultRule"])

@@ -30,6 +30,9 @@ CREATE_LABEL = ("id", "name", "color", "description")
 CREATE_CUSTOMER = ("id", "name", "email")
 #: A label's and a customer's fields, in the order the API shows them.
 LABEL_FIELDS = ("id", "name", "color", "description", "createdAt", "updatedAt")
+#: A label as the Labels endpoints answer it: how many customers carry it, too (a
+#: customer's labels, and fixtures, leave the count out).
+COUNTED_LABEL_FIELDS = (*LABEL_FIELDS, "customerCount")
 CUSTOMER_FIELDS = ("id", "name", "email", "createdAt", "updatedAt")
 
 #: One page of a listing ordered by id; ``next_after`` is the last id of the
@@ -125,7 +128,7 @@ class Store(abc.ABC):
     def create_label(self, fields):
         label = label_record({k: v for k, v in fields.items() if k in CREATE_LABEL}, utcnow())
         self._create_label(label, name_key(label["name"]))
-        return label
+        return {**label, "customerCount": 0}  # a new label: even one made again with an old id
 
     def get_label(self, label_id):
         label = self._get_label(label_id)

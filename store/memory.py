@@ -39,6 +39,9 @@ class SortedIds:
     def __iter__(self):
         return iter(list(self._ids))
 
+    def __len__(self):
+        return len(self._ids)
+
 
 class MemoryStore(Store):
     SHARED = False
@@ -83,10 +86,12 @@ class MemoryStore(Store):
             self._label_ids.add(label["id"])
             self._carriers[label["id"]] = SortedIds()
 
+    def _counted(self, label_id):
+        return {**self._labels[label_id], "customerCount": len(self._carriers[label_id])}
+
     def _get_label(self, label_id):
         with self._lock:
-            label = self._labels.get(label_id)
-            return dict(label) if label else None
+            return self._counted(label_id) if label_id in self._labels else None
 
     def _update_label(self, label_id, changes, new_key):
         with self._lock:
@@ -100,7 +105,7 @@ class MemoryStore(Store):
                 self._names[new_key] = label_id
             label.update(changes)
             self._cards[label_id] = (name_key(label["name"]), label_json(label))
-            return dict(label)
+            return self._counted(label_id)
 
     def _delete_label(self, label_id):
         with self._lock:
@@ -117,7 +122,7 @@ class MemoryStore(Store):
     def _list_labels(self, limit, after):
         with self._lock:
             ids, next_after = self._label_ids.page(limit, after)
-            return Page([dict(self._labels[i]) for i in ids], next_after)
+            return Page([self._counted(i) for i in ids], next_after)
 
     def _label_customers(self, label_id, limit, after):
         with self._lock:

@@ -13,7 +13,7 @@ from importlib import resources
 import redis
 
 from . import bulk, layout
-from .base import CUSTOMER_FIELDS, LABEL_FIELDS, Page, Store, name_key
+from .base import COUNTED_LABEL_FIELDS, CUSTOMER_FIELDS, LABEL_FIELDS, Page, Store, name_key
 from .errors import Conflict, NotFound, StoreUnavailable, TooLarge, TooManyLabels, UnknownLabels
 from .journal import RedisJournal
 from .redis_support import availability, card, change_args, pairs, record
@@ -28,6 +28,7 @@ SCRIPTS = (
     "detach_carriers",
     "delete_customer",
     "page",
+    "label",
     "carriers_page",
     "customer_labels",
     "replace",
@@ -165,8 +166,8 @@ class RedisStore(Store):
             raise Conflict(taken, label[taken])
 
     def _get_label(self, label_id):
-        flat = self._hash(self._label_key(label_id))
-        return record(flat, LABEL_FIELDS) if flat else None
+        flat = self._run("label", [self._label_key(label_id)], [self._c])
+        return record(flat, COUNTED_LABEL_FIELDS) if flat else None
 
     def _update_label(self, label_id, changes, new_key):
         # The card is built here, from the label as read plus the changes (one
@@ -179,9 +180,9 @@ class RedisStore(Store):
             label = {**record(flat, LABEL_FIELDS), **changes}
             after = card(label, new_key or flat["key"])
             args = [label_id, flat.get("v", "0"), new_key or "", after, *change_args(changes)]
-            status = self._run("update_label", keys, args)
-            if status == "ok":
-                return label
+            status = self._run("update_label", [*keys, self._key(f"carriers:{flat['n']}")], args)
+            if isinstance(status, list):  # ['ok', how many customers carry it]
+                return {**label, "customerCount": status[1]}
             if status == "missing":
                 raise NotFound("label", label_id)
             if status == "name":
@@ -232,14 +233,15 @@ class RedisStore(Store):
         """Label deletes whose carriers were not all detached."""
         self._detach_dropped_labels()
 
-    def _page(self, keys, limit, after, head, tail, fields):
+    def _page(self, keys, limit, after, head, tail, fields, counted=""):
         start = "(" + after if after is not None else "-"
-        flats = self._run("page", keys, [start, limit + 1, head, tail])
+        flats = self._run("page", keys, [start, limit + 1, head, tail, counted])
         records = [record(flat, fields) for flat in flats[:limit]]
         return Page(records, records[-1]["id"] if len(flats) > limit else None)
 
     def _list_labels(self, limit, after):
-        return self._page([self._key("labels")], limit, after, self._key("label:"), "", LABEL_FIELDS)
+        labels = self._key("labels")
+        return self._page([labels], limit, after, self._key("label:"), "", COUNTED_LABEL_FIELDS, counted=self._c)
 
     def _label_customers(self, label_id, limit, after):
         args = [self._c, self._p, after if after is not None else -1, limit + 1]

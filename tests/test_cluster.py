@@ -141,7 +141,8 @@ def test_a_label_written_by_another_process_is_seen_by_the_next_request(store, o
     customer = store.create_customer({"name": "C"})["id"]
     assert ids(labels_of(store, customer, "attach", ["a"])) == ["a"]  # this process caches a
     other.update_label("a", {"name": "Renamed", "description": 'd/e "f"'})
-    assert labels_of(store, customer) == [other.get_label("a")]
+    renamed = {field: value for field, value in other.get_label("a").items() if field != "customerCount"}
+    assert labels_of(store, customer) == [renamed]
     other.create_label({"id": "b", "name": "B"})
     assert ids(labels_of(store, customer, "attach", ["b"])) == ["b", "a"]  # Renamed sorts after B
     other.delete_label("a")

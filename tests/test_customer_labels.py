@@ -31,8 +31,11 @@ def test_attach_returns_full_label_objects(client, make):
     customer = make.customer()
     response = client.post(url(customer["id"]), json={"labels": ["vip"]}, headers=auth("editor"))
     assert response.status_code == 200
-    assert response.json == {"data": [label]}
-    assert client.get(url(customer["id"]), headers=auth("reader")).json == {"data": [label]}
+    # A customer's labels carry no count: other customers' attaches never change them.
+    card = {field: value for field, value in label.items() if field != "customerCount"}
+    assert response.json == {"data": [card]}
+    assert client.get(url(customer["id"]), headers=auth("reader")).json == {"data": [card]}
+    assert client.get("/labels/labels/vip", headers=auth("reader")).json == {**card, "customerCount": 1}
 
 
 def test_labels_sorted_by_name_case_insensitively_then_id(client, make):
@@ -159,7 +162,7 @@ def test_any_text_survives_the_answer_as_the_store_builds_it(client, make):
     assert client.patch("/labels/labels/t0", json=changes, headers=auth("admin")).status_code == 200
     got = client.get(url(customer), headers=auth("reader")).json["data"]
     for label in got:
-        assert label == client.get(f"/labels/labels/{label['id']}", headers=auth("reader")).json
+        assert {**label, "customerCount": 1} == client.get(f"/labels/labels/{label['id']}", headers=auth("reader")).json
     assert got == sort_labels(got)
     assert [label["id"] for label in got] == ["t2", "t4", "t0", "t1", "t3"]
     # Byte for byte: every store writes each label with the one encoder, after a change too.

@@ -16,7 +16,8 @@ def test_create_with_defaults(client):
     response = client.post("/labels/labels", json={"name": "VIP"}, headers=auth("admin"))
     assert response.status_code == 201
     label = response.json
-    assert set(label) == {"id", "name", "color", "description", "createdAt", "updatedAt"}
+    assert set(label) == {"id", "name", "color", "description", "createdAt", "updatedAt", "customerCount"}
+    assert label["customerCount"] == 0
     assert re.fullmatch(r"[A-Za-z0-9_-]{1,64}", label["id"])
     assert (label["name"], label["color"], label["description"]) == ("VIP", DEFAULT_COLOR, None)
     assert RFC3339_UTC.fullmatch(label["createdAt"]) and label["createdAt"] == label["updatedAt"]
@@ -190,4 +191,5 @@ def test_an_update_that_meets_another_reads_again_and_loses_nothing(kind, reques
     assert interleaved and after["color"] == "#123456" and after["description"] == "Top"
     assert store.get_label("vip") == after
     customer = store.create_customer({"name": "Ada"})["id"]
-    assert json.loads(store.labels_json(customer, "attach", ["vip"]))["data"] == [after]
+    card = {field: value for field, value in after.items() if field != "customerCount"}
+    assert json.loads(store.labels_json(customer, "attach", ["vip"]))["data"] == [card]

@@ -298,3 +298,13 @@ def test_layout_3_gets_nfc_name_keys_and_compact_cards_and_both_cafes_stay(kind,
     renamed = http.patch("/labels/labels/cafe-nfd", json={"name": "Café (old)"}, headers=auth("admin"))
     assert renamed.status_code == 200
     assert http.post("/labels/labels", json={"name": "Cafe\u0301"}, headers=auth("admin")).status_code == 409
+    # Each label's count, from the bits the older release kept: what its customers carry.
+    carried = {}
+    for customer in LAYOUT_3["reads"]["export"]["customers"]:
+        for label_id in customer["labels"]:
+            carried[label_id] = carried.get(label_id, 0) + 1
+    counts = {
+        label["id"]: label["customerCount"] for label in http.get("/labels/labels", headers=auth("reader")).json["data"]
+    }
+    assert counts == {label["id"]: carried.get(label["id"], 0) for label in LAYOUT_3["reads"]["export"]["labels"]}
+    assert any(counts.values())

@@ -82,7 +82,12 @@ def test_components_are_the_schema_files(app, mock):
     published = document(app)
     assert published["openapi"].startswith("3.1")
     components = {**COMPONENTS, **(MOCK_COMPONENTS if mock else {})}
-    assert set(published["components"]["schemas"]) == set(components) | ({"Snapshot", "Fault"} if mock else set())
+    derived = {"LabelWithCount"} | ({"Snapshot", "Fault"} if mock else set())
+    assert set(published["components"]["schemas"]) == set(components) | derived
+    # What the Labels endpoints answer: the label, and how many customers carry it.
+    counted, label = published["components"]["schemas"]["LabelWithCount"], published["components"]["schemas"]["Label"]
+    assert counted["properties"] == {**label["properties"], "customerCount": counted["properties"]["customerCount"]}
+    assert counted["required"] == [*label["required"], "customerCount"]
     for name, file in components.items():
         assert published["components"]["schemas"][name] == {
             k: v for k, v in schemas.load(file).items() if k != "$schema"

@@ -3,10 +3,12 @@
 -- Python), so the script only checks that what it read is still there: the
 -- label's version, 'v', counts its changes (absent: 0).
 -- KEYS[1] label hash, KEYS[2] label-names hash, KEYS[3] label-cards hash, KEYS[4] version,
--- KEYS[5] label-log
+-- KEYS[5] label-log,
 -- ARGV[1] id, ARGV[2] the version read, ARGV[3] new name key or '', ARGV[4] the card after,
 -- ARGV[5] n, ARGV[6..5+n] fields to remove, then field, value, ... to set.
--- Returns 'ok', 'missing', 'changed' (read again and retry) or 'name' (the new name is taken).
+-- KEYS[6] the label's carriers bitmap (C carriers:<n>), to count its customers
+-- Returns {'ok', how many customers carry it}, or 'missing', 'changed' (read again and
+-- retry) or 'name' (the new name is taken).
 if redis.call('EXISTS', KEYS[1]) == 0 then return 'missing' end
 if (redis.call('HGET', KEYS[1], 'v') or '0') ~= ARGV[2] then return 'changed' end
 local newkey = ARGV[3]
@@ -23,4 +25,4 @@ if #ARGV > 5 + n then redis.call('HSET', KEYS[1], unpack(ARGV, 6 + n)) end
 redis.call('HINCRBY', KEYS[1], 'v', 1)
 redis.call('HSET', KEYS[3], redis.call('HGET', KEYS[1], 'n'), ARGV[4])
 redis.call('ZADD', KEYS[5], redis.call('INCR', KEYS[4]), ARGV[1])
-return 'ok'
+return {'ok', redis.call('BITCOUNT', KEYS[6])}
