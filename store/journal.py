@@ -14,7 +14,7 @@ cursor starts at a computed position, not a search.
 
 import functools
 import threading
-from collections import Counter, deque
+from collections import Counter
 from importlib import resources
 
 from .redis_support import availability
@@ -33,16 +33,25 @@ class MemoryJournal:
         self._lock = threading.Lock()
         self.forget()
 
+    # The entries are a list, oldest first, whose first ``_head`` are dropped ones: entry
+    # number s is at s - _first, so a page is a slice, however long the journal.
+
     def add(self, entry, operation, max_entries, max_bytes):
         """Keep ``entry`` (a JSON object's text), dropping the oldest past either bound;
         count ``operation`` ("METHOD /path status", or None) for coverage."""
         with self._lock:
-            self._seq += 1
-            text = numbered(self._seq, entry)
-            self._entries.appendleft((self._seq, text))
+            text = numbered(self._first + len(self._texts), entry)
+            self._texts.append(text)
             self._bytes += len(text.encode())
-            while len(self._entries) > max_entries or (self._bytes > max_bytes and len(self._entries) > 1):
-                self._bytes -= len(self._entries.pop()[1].encode())
+            while len(self._texts) - self._head > max(max_entries, 1) or (
+                self._bytes > max_bytes and len(self._texts) - self._head > 1
+            ):
+                self._bytes -= len(self._texts[self._head].encode())
+                self._texts[self._head] = None
+                self._head += 1
+            if self._head > 1024 and 2 * self._head > len(self._texts):
+                del self._texts[: self._head]
+                self._first, self._head = self._first + self._head, 0
             if operation:
                 self._coverage[operation] += 1
 
@@ -50,13 +59,13 @@ class MemoryJournal:
         """Up to ``count`` entries' texts, newest first, of those numbered below
         ``before`` (None: from the newest)."""
         with self._lock:
-            found = (text for seq, text in self._entries if before is None or seq < before)
-            return [text for text, _ in zip(found, range(count))]
+            top = len(self._texts) - 1 if before is None else min(len(self._texts), before - self._first) - 1
+            return [self._texts[i] for i in range(top, max(top - count, self._head - 1), -1)]
 
     def clear(self):
+        """Every entry; numbers go on from where they were."""
         with self._lock:
-            self._entries.clear()
-            self._bytes = 0
+            self._first, self._texts, self._head, self._bytes = self._first + len(self._texts), [], 0, 0
 
     def coverage(self):
         """{"METHOD /path status": how many answers}."""
@@ -94,8 +103,8 @@ class MemoryJournal:
     def forget(self):
         """Everything, numbers and coverage too: the namespace is dropped."""
         with self._lock:
-            self._entries = deque()
-            self._bytes = self._seq = self._fault_seq = 0
+            self._texts, self._first, self._head, self._bytes = [], 1, 0, 0
+            self._fault_seq = 0
             self._coverage = Counter()
             self._faults = {}
 

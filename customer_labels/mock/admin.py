@@ -68,6 +68,11 @@ def put_snapshot():
     return "", 204
 
 
+def _journal():
+    """The caller's namespace's journal and fault rules (they need no data layout)."""
+    return get_store(ensure_layout=False).journal
+
+
 def _filters():
     """(limit, cursor, {filter: value}) from the query; one 400 naming every bad parameter."""
     errors = []
@@ -103,7 +108,7 @@ def _wanted(entry, wanted):
 def list_requests():
     """The namespace's journal, newest first, filtered, a page at a time."""
     limit, after, wanted = _filters()
-    journal, found = get_store(ensure_layout=False).journal, []
+    journal, found = _journal(), []
     before = int(after) if after is not None else None
     while len(found) <= limit:
         texts = journal.entries(before, CHUNK)
@@ -119,7 +124,7 @@ def list_requests():
 @bp.delete("/requests")
 @auth.login_required(role="admin")
 def clear_requests():
-    get_store(ensure_layout=False).journal.clear()
+    _journal().clear()
     return "", 204
 
 
@@ -127,7 +132,7 @@ def clear_requests():
 @auth.login_required(role="admin")
 def add_fault():
     rule = faults.rule_from(json_body("fault-rule"))
-    journal = get_store(ensure_layout=False).journal
+    journal = _journal()
     if len(journal.faults()) >= faults.MAX_RULES:  # every API request reads them all
         detail = f"A namespace holds at most {faults.MAX_RULES} fault rules; clear them first."
         raise Problem(422, detail, title="Too many fault rules", errors=[{"path": "", "message": detail}])
@@ -140,13 +145,13 @@ def add_fault():
 @auth.login_required(role="admin")
 def list_faults():
     """The namespace's fault rules, oldest (the first to apply) first."""
-    return {"data": [faults.listed(*fault) for fault in get_store(ensure_layout=False).journal.faults()]}
+    return {"data": [faults.listed(*fault) for fault in _journal().faults()]}
 
 
 @bp.delete("/faults")
 @auth.login_required(role="admin")
 def clear_faults():
-    get_store(ensure_layout=False).journal.clear_faults()
+    _journal().clear_faults()
     return "", 204
 
 
@@ -156,7 +161,7 @@ def get_coverage():
     """How many answers of each status each operation gave in this namespace: the
     contract coverage a consumer's tests reached (the pytest plugin adds them up)."""
     operations = {}
-    for key, count in sorted(get_store(ensure_layout=False).journal.coverage().items()):
+    for key, count in sorted(_journal().coverage().items()):
         operation, _, status = key.rpartition(" ")
         operations.setdefault(operation, {})[status] = count
     return {"operations": operations}

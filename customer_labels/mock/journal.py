@@ -55,7 +55,7 @@ def matches(path, wanted):
 
 
 def _operation(req):
-    """ "METHOD /template" of the request's operation, or None for a path the API lacks."""
+    """The request's operation as "METHOD /template", or None for a path the API lacks."""
     if req.url_rule is None:
         return None
     return f"{req.method} {template(req.url_rule.rule)}"
