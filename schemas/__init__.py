@@ -25,6 +25,7 @@ REQUEST_BODIES = (
     "customer-create",
     "customer-update",
     "customer-labels-change",
+    "customer-labels-replace",
     "fixture",
     "fault-rule",
 )

@@ -25,6 +25,7 @@ BODIES = {
     "updateCustomer": {"email": "ada@lovelace.example"},
     "createCustomerLabels": {"labels": ["beta"]},
     "deleteCustomerLabels": {"labels": ["newsletter"]},
+    "replaceCustomerLabels": {"labels": ["vip", "beta"]},
     "putSnapshot": {
         "labels": [{"id": "vip", "name": "VIP", "color": "#ffd700"}, {"id": "beta", "name": "Beta tester"}],
         "customers": [{"id": CUSTOMER_ID, "name": "Ada Lovelace", "email": "ada@example.com", "labels": ["vip"]}],

@@ -26,6 +26,7 @@ COMPONENTS = {
     "CustomerCreate": "customer-create",
     "CustomerUpdate": "customer-update",
     "CustomerLabelsChange": "customer-labels-change",
+    "CustomerLabelsReplace": "customer-labels-replace",
 }
 MOCK_COMPONENTS = {"Fixture": "fixture", "FaultRule": "fault-rule", "JournalEntry": "journal-entry"}
 #: What a request may be answered when it names a method its path lacks (with Allow).
@@ -165,6 +166,16 @@ OPERATIONS = (
         "Detach labels from a customer",
         "editor",
         body="CustomerLabelsChange",
+        ok=200,
+        result="CustomerLabels",
+    ),
+    Operation(
+        "put",
+        CUSTOMER + "/labels",
+        "replaceCustomerLabels",
+        "Make a customer carry exactly these labels, all or none",
+        "editor",
+        body="CustomerLabelsReplace",
         ok=200,
         result="CustomerLabels",
     ),

@@ -15,7 +15,7 @@ import uuid
 from collections import namedtuple
 from datetime import UTC, datetime
 
-from .errors import NotFound, UnknownLabels
+from .errors import NotFound, TooManyLabels, UnknownLabels
 
 #: A customer holds at most this many labels.
 LABEL_CAP = 250
@@ -197,12 +197,18 @@ class Store(abc.ABC):
         - "attach" adds existing labels, all or none: UnknownLabels names every
           id that is no label, TooManyLabels when the customer would pass
           LABEL_CAP; ids already attached are ignored;
-        - "detach" takes labels off; ids not attached, or naming no label, are ignored.
+        - "detach" takes labels off; ids not attached, or naming no label, are ignored;
+        - "replace" makes the customer carry exactly ``label_ids`` (none: no labels),
+          all or none as attach is.
 
         NotFound when there is no such customer, before anything else.
         """
+        distinct = unique(label_ids)
+        if change == "replace" and len(distinct) > LABEL_CAP:
+            self.get_customer(customer_id)  # a missing customer is a 404 first
+            raise TooManyLabels(LABEL_CAP, 0, len(distinct))
         with _positions(label_ids):
-            return self._labels_json(customer_id, change, unique(label_ids), LABEL_CAP)
+            return self._labels_json(customer_id, change, distinct, LABEL_CAP)
 
     # -- the whole state, for fixtures and snapshots -------------------------
 

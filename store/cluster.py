@@ -18,7 +18,7 @@ from functools import cache
 from redis.cluster import RedisCluster
 from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 
-from .base import CUSTOMER_FIELDS, Page
+from .base import CUSTOMER_FIELDS, LABEL_CAP, Page
 from .errors import Conflict, NotFound, TooManyLabels, UnknownLabels
 from .redis_store import DETACH_BATCH, SCRIPTS, RedisStore, glob_pattern
 from .redis_support import availability, pairs, record
@@ -158,7 +158,7 @@ class ClusterStore(RedisStore):
         if change != "get" and not known.numbers.keys() >= set(label_ids):
             known = self._catalogue_step()[2]  # the cache may lag behind a label made since
         numbers = [known.numbers[i] for i in label_ids if i in known.numbers]
-        if change == "attach" and len(numbers) < len(label_ids):
+        if change in ("attach", "replace") and len(numbers) < len(label_ids):
             if self._get_customer(customer_id) is None:
                 raise NotFound("customer", customer_id)
             raise UnknownLabels([i for i in label_ids if i not in known.numbers])
@@ -186,16 +186,20 @@ class ClusterStore(RedisStore):
             unknown = [i for i in label_ids if i not in latest.numbers]
             if change == "attach":
                 dead = {n for n in numbers if n not in latest.cards}
-                self._detach_numbers(customer_id, dead | (set(changed) if unknown else set()))
-                if unknown:
-                    raise UnknownLabels(unknown)
+                self._apply_numbers(customer_id, "detach", dead | (set(changed) if unknown else set()))
+            if change == "replace" and unknown:  # back to the set before: what changed, undone
+                self._apply_numbers(customer_id, "replace", set(carried) ^ set(changed), always=True)
+            if unknown:
+                raise UnknownLabels(unknown)
             return self._labels_json(customer_id, change, label_ids, cap, again=False)
         found = sorted(latest.cards[n] for n in carried if n in latest.cards and n not in hidden)
         return '{"data":[' + ",".join(text for _, text in found) + "]}"
 
-    def _detach_numbers(self, customer_id, numbers):
-        if numbers:
-            status, *rest = self._customer_step(customer_id, "detach", 0, *numbers)
+    def _apply_numbers(self, customer_id, op, numbers, always=False):
+        """Detach (or replace with) label numbers, both steps; nothing to do for none,
+        unless ``always``."""
+        if numbers or always:
+            status, *rest = self._customer_step(customer_id, op, LABEL_CAP, *numbers)
             if status == "ok":
                 self._settled(*rest[:4])
 
@@ -204,7 +208,7 @@ class ClusterStore(RedisStore):
         whether there were any."""
         latest = self._catalogue_step()[2]
         dead = [n for n in carried if n not in latest.cards]
-        self._detach_numbers(customer_id, dead)
+        self._apply_numbers(customer_id, "detach", dead)
         return bool(dead)
 
     # -- labels: the single node's scripts; a delete detaches from each carrier ------------

@@ -191,7 +191,7 @@ class MemoryStore(Store):
             return '{"data":[' + ",".join(text for _, text in cards) + "]}"
 
     def _change(self, customer_id, change, label_ids, cap):
-        """Attach or detach (or, for "get", only check the customer exists)."""
+        """Attach, detach or replace (or, for "get", only check the customer exists)."""
         attached = self._labels_of(customer_id)
         if change == "attach":
             unknown = [i for i in label_ids if i not in self._labels]
@@ -208,6 +208,17 @@ class MemoryStore(Store):
                 if label_id in attached:
                     attached.discard(label_id)
                     self._carriers[label_id].discard(self._numbers[customer_id])
+        elif change == "replace":
+            self._replace_labels(customer_id, attached, label_ids, cap)
+
+    def _replace_labels(self, customer_id, attached, label_ids, cap):
+        """Exactly ``label_ids``: unknown ones refused before anything changes."""
+        unknown = [i for i in label_ids if i not in self._labels]
+        if unknown:
+            raise UnknownLabels(unknown)
+        keep = set(label_ids)
+        self._change(customer_id, "detach", [i for i in attached if i not in keep], cap)
+        self._change(customer_id, "attach", label_ids, cap)
 
     # -- the whole state -------------------------------------------------------------
 

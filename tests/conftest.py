@@ -130,6 +130,7 @@ BODIES = {
     "CustomerCreate": {"name": "New"},
     "CustomerUpdate": {"name": "Renamed"},
     "CustomerLabelsChange": {"labels": ["vip"]},
+    "CustomerLabelsReplace": {"labels": ["vip"]},
     "FaultRule": {"status": 503, "times": 1},
 }
 

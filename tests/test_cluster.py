@@ -213,6 +213,25 @@ def test_a_label_deleted_before_either_step_is_attached_nowhere(store, other, cl
     assert labels_of(store, customer) == [] and customers_of(store, "a") == []
 
 
+@pytest.mark.parametrize("step", ["cluster/customer", "cluster/catalogue"])
+def test_a_replace_naming_a_label_deleted_before_either_step_changes_nothing(store, other, cluster_client, step):
+    """The replace took the label's number from its cache, then the label went: it is
+    refused whole, and the customer keeps exactly what it had, bits included."""
+    for label_id in ("a", "b", "c"):
+        store.create_label({"id": label_id, "name": label_id.upper()})
+    customer = store.create_customer({"name": "C"})["id"]
+    labels_of(store, customer, "attach", ["c"])  # the cache knows all three
+    before(store, step, lambda: other.delete_label("a"))
+    with pytest.raises(UnknownLabels) as err:
+        labels_of(store, customer, "replace", ["a", "b"])
+    assert err.value.label_ids == ["a"]
+    assert ids(labels_of(store, customer)) == ["c"]
+    assert carried(cluster_client, customer) == {"3"}
+    assert bits(cluster_client, 2) == set() and len(bits(cluster_client, 3)) == 1
+    assert ids(labels_of(store, customer, "replace", ["b"])) == ["b"]
+    assert bits(cluster_client, 3) == set() and len(bits(cluster_client, 2)) == 1
+
+
 def test_a_label_deleted_after_the_attach_is_swept_from_the_customer(store, other, cluster_client):
     store.create_label({"id": "a", "name": "A"})
     customers = [store.create_customer({"name": f"C{i}"})["id"] for i in range(5)]
@@ -374,7 +393,7 @@ def test_an_index_entry_without_keys_is_not_listed(store):
 # -- what a request costs ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("change", ["get", "attach", "detach", "get after a change"])
+@pytest.mark.parametrize("change", ["get", "attach", "detach", "replace", "get after a change"])
 def test_two_round_trips_per_request(store, monkeypatch, change):
     """One step a slot: the customer's, then the catalogue's (store/README.md)."""
     store.create_label({"id": "a", "name": "A"})
@@ -387,8 +406,8 @@ def test_two_round_trips_per_request(store, monkeypatch, change):
     counted = RoundTrips(monkeypatch)
     for _ in range(6):
         store.labels_json(customer, change, [] if change == "get" else ["a"])
-        if change != "get":  # changes that change something: attach, then detach, in turn
-            store.labels_json(customer, "detach" if change == "attach" else "attach", ["a"])
+        if change != "get":  # changes that change something: attach (or replace), then detach, in turn
+            store.labels_json(customer, "attach" if change == "detach" else "detach", ["a"])
     assert counted.count == 6 * 2 * (2 if change != "get" else 1)
 
 

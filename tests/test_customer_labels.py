@@ -1,8 +1,8 @@
-"""Get, attach and detach a customer's labels."""
+"""Get, attach, detach and replace a customer's labels."""
 
 import pytest
 
-from customer_labels.store import LABEL_CAP
+from customer_labels.store import LABEL_CAP, TooManyLabels
 from customer_labels.store.base import label_json, sort_labels
 
 from .conftest import auth
@@ -168,3 +168,60 @@ def test_any_text_survives_the_answer_as_the_store_builds_it(client, make):
     # Byte for byte: every store writes each label with the one encoder, after a change too.
     text = client.get(url(customer), headers=auth("reader")).get_data(as_text=True)
     assert text == '{"data":[' + ",".join(map(label_json, got)) + "]}\n"
+
+
+# -- replace: PUT, the customer carries exactly the labels given ---------------------------
+
+
+def put(client, customer_id, label_ids, role="editor"):
+    return client.put(url(customer_id), json={"labels": label_ids}, headers=auth(role))
+
+
+def test_replace_makes_the_customer_carry_exactly_those_labels(client, make):
+    for label_id in ("a", "b", "c"):
+        make.label(label_id.upper(), id=label_id)
+    customer = make.customer()["id"]
+    make.attach(customer, "a", "b")
+    response = put(client, customer, ["b", "c", "c"])
+    assert response.status_code == 200
+    assert [label["id"] for label in response.json["data"]] == ["b", "c"]
+    assert client.get(url(customer), headers=auth("reader")).json == response.json
+    counts = {
+        label["id"]: label["customerCount"]
+        for label in client.get("/labels/labels", headers=auth("reader")).json["data"]
+    }
+    assert counts == {"a": 0, "b": 1, "c": 1}  # the carriers follow
+    assert client.get("/labels/labels/a/customers", headers=auth("reader")).json["data"] == []
+    assert put(client, customer, []).json == {"data": []}  # none: no labels
+    assert [c["id"] for c in client.get("/labels/labels/b/customers", headers=auth("reader")).json["data"]] == []
+
+
+def test_replace_with_an_unknown_label_changes_nothing(client, make):
+    make.label("A", id="a")
+    make.label("B", id="b")
+    customer = make.customer()["id"]
+    make.attach(customer, "a")
+    response = put(client, customer, ["b", "nope", "nope"])
+    assert response.status_code == 422 and response.json["unknownLabels"] == ["nope"]
+    assert [e["path"] for e in response.json["errors"]] == ["/labels/1", "/labels/2"]
+    assert [label["id"] for label in client.get(url(customer), headers=auth("reader")).json["data"]] == ["a"]
+
+
+def test_replace_may_swap_a_customer_at_the_cap_for_other_labels(client, make, store):
+    labels = [store.create_label({"id": f"l{i:03}", "name": f"L{i:03}"})["id"] for i in range(300)]
+    customer = make.customer()["id"]
+    store.labels_json(customer, "attach", labels[:250])
+    assert len(put(client, customer, labels[50:300]).json["data"]) == 250
+    assert len(put(client, customer, labels[:251]).json["errors"]) == 1  # the schema: at most 250
+    with pytest.raises(TooManyLabels):  # and the store's own rule, the cap
+        store.labels_json(customer, "replace", labels[:251])
+    assert len(client.get(url(customer), headers=auth("reader")).json["data"]) == 250
+
+
+def test_replace_is_for_editors_and_a_missing_customer_is_a_404(client, make):
+    make.label("A", id="a")
+    customer = make.customer()["id"]
+    assert put(client, customer, ["a"], role="reader").status_code == 403
+    assert put(client, "00000000-0000-4000-8000-000000000000", ["nope"] * 300).status_code == 404
+    assert client.put(url(customer), json={"labels": "a"}, headers=auth("editor")).status_code == 422
+    assert client.put(url(customer), data="{", headers=auth("editor")).status_code == 400

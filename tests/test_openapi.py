@@ -26,10 +26,10 @@ SETTINGS = {
     "generation": {"max-examples": 40, "deterministic": True, "database": "none"},
     "operations": [
         {
-            # A schema-valid attach, or snapshot, may still name labels
+            # A schema-valid attach, replace or snapshot may still name labels
             # that do not exist (or pass the cap, or repeat an id): the
             # contract's answer is 422.
-            "include-operation-id-regex": "^(createCustomerLabels|putSnapshot)$",
+            "include-operation-id-regex": "^(createCustomerLabels|replaceCustomerLabels|putSnapshot)$",
             "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "401", "403", "404", "422"]}},
         },
         {

@@ -27,7 +27,12 @@ def live(real_redis):
 
 @pytest.mark.parametrize(
     "method, body",
-    [("get", None), ("post", {"labels": ["l1", "l2", "l2"]}), ("delete", {"labels": ["l1", "nope"]})],
+    [
+        ("get", None),
+        ("post", {"labels": ["l1", "l2", "l2"]}),
+        ("delete", {"labels": ["l1", "nope"]}),
+        ("put", {"labels": ["l2", "l1"]}),
+    ],
 )
 def test_customer_labels_requests_make_one_round_trip(live, monkeypatch, method, body):
     client, _, customer = live

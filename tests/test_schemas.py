@@ -20,6 +20,7 @@ VALID = {
     "customer-create": {"id": "3f2b8e4a-9c1d-4e5f-8a7b-6c5d4e3f2a1b", "name": "Ada", "email": "ada@example.com"},
     "customer-update": {"name": "Ada King", "email": None},
     "customer-labels-change": {"labels": ["vip", "beta", "newsletter"]},
+    "customer-labels-replace": {"labels": ["vip", "beta", "vip"]},
     "fault-rule": {"method": "post", "path": "/customers/customers/{customerId}/labels", "status": 503, "times": 2},
     "fixture": {
         "labels": [{"id": "vip", "name": "VIP", "createdAt": "2026-01-01T00:00:00Z"}],

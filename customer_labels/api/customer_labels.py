@@ -1,4 +1,4 @@
-"""The Customer Labels endpoints: get, attach and detach a customer's labels."""
+"""The Customer Labels endpoints: get, attach, detach and replace a customer's labels."""
 
 from flask import Blueprint, current_app
 
@@ -27,11 +27,17 @@ def delete_customer_labels(raw_id):
     return _change(raw_id, "detach")
 
 
-def _change(raw_id, change):
-    """Attach or detach the body's labels; the customer's labels after."""
+@bp.put("")
+@auth.login_required(role="editor")
+def replace_customer_labels(raw_id):
+    return _change(raw_id, "replace", schema="customer-labels-replace")
+
+
+def _change(raw_id, change, schema="customer-labels-change"):
+    """Attach, detach or replace with the body's labels; the customer's labels after."""
     ident = customer_id(raw_id)
     store = get_store()
-    body = json_body("customer-labels-change", owner=lambda: store.get_customer(ident))
+    body = json_body(schema, owner=lambda: store.get_customer(ident))
     return _json(store.labels_json(ident, change, body["labels"]))
 
 

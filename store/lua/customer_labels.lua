@@ -6,14 +6,39 @@
 -- KEYS[3] label-numbers hash, KEYS[4] label-cards hash
 -- Derived from stored numbers: C carriers:<n> for each label attached or detached
 -- (C is the catalogue prefix, ARGV[1]; these lie in the slot of KEYS[3] and KEYS[4]).
--- ARGV[1] catalogue key prefix, ARGV[2] 'get', 'attach' or 'detach', ARGV[3] label cap,
+-- ARGV[1] catalogue key prefix, ARGV[2] 'get', 'attach', 'detach' or 'replace' (the
+-- customer carries exactly the ids given, all or nothing like attach), ARGV[3] label cap,
 -- ARGV[4..] distinct label ids
 -- Returns {'ok', the labels as JSON: {"data": [label, ...]}}, {'missing'}, {'unknown', {ids}}
 -- or {'cap', attached, adding}.
 local cat, mode = ARGV[1], ARGV[2]
 local c = redis.call('HGET', KEYS[1], 'n')
 if not c then return {'missing'} end
-if mode ~= 'get' and #ARGV >= 4 then
+if mode == 'replace' then
+  local wanted, unknown = {}, {}
+  if #ARGV >= 4 then
+    local found = redis.call('HMGET', KEYS[3], unpack(ARGV, 4))
+    for i = 4, #ARGV do
+      local n = found[i - 3]
+      if n then wanted[n] = true else unknown[#unknown + 1] = ARGV[i] end
+    end
+  end
+  if #unknown > 0 then return {'unknown', unknown} end
+  local have = {}
+  for _, n in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+    have[n] = true
+    if not wanted[n] then
+      redis.call('SREM', KEYS[2], n)
+      redis.call('SETBIT', cat .. 'carriers:' .. n, c, 0)
+    end
+  end
+  for n in pairs(wanted) do
+    if not have[n] then
+      redis.call('SADD', KEYS[2], n)
+      redis.call('SETBIT', cat .. 'carriers:' .. n, c, 1)
+    end
+  end
+elseif mode ~= 'get' and #ARGV >= 4 then
   local unknown, numbers = {}, {}
   local found = redis.call('HMGET', KEYS[3], unpack(ARGV, 4))
   for i = 4, #ARGV do

@@ -3,8 +3,8 @@
 -- hash's 's', adds the numbers it changed to 'p' (changed, their bits perhaps not yet
 -- following), and is noted in the slot's pending zset, where the sweep finds it.
 -- KEYS[1] customer hash, KEYS[2] its label set, KEYS[3] its slot's pending zset
--- ARGV[1] op, ARGV[2] customer id, ARGV[3] now; then for 'attach' and 'detach': the
--- label cap, label numbers; 'create': its number, field, value, ...; 'settle' (the
+-- ARGV[1] op, ARGV[2] customer id, ARGV[3] now; then for 'attach', 'detach' and
+-- 'replace' (the set becomes exactly the numbers given): the label cap, label numbers; 'create': its number, field, value, ...; 'settle' (the
 -- sweep saw the bits follow change ARGV[4]): that change count, the pending entry, and
 -- the customer number it names (a customer made again has another: the entry just goes).
 -- Returns {'ok', customer number, change count, {numbers in the set}, {numbers in 'p'},
@@ -38,6 +38,22 @@ if op == 'attach' and #ARGV > 4 then
 elseif op == 'detach' then
   for i = 5, #ARGV do
     if redis.call('SREM', KEYS[2], ARGV[i]) == 1 then changed[#changed + 1] = ARGV[i] end
+  end
+elseif op == 'replace' then
+  local wanted, have = {}, {}
+  for i = 5, #ARGV do wanted[ARGV[i]] = true end
+  for _, n in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+    have[n] = true
+    if not wanted[n] then
+      redis.call('SREM', KEYS[2], n)
+      changed[#changed + 1] = n
+    end
+  end
+  for i = 5, #ARGV do
+    if not have[ARGV[i]] then
+      redis.call('SADD', KEYS[2], ARGV[i])
+      changed[#changed + 1] = ARGV[i]
+    end
   end
 end
 local set, pending, seen = redis.call('SMEMBERS', KEYS[2]), {}, {}
