@@ -212,3 +212,16 @@ def test_coverage_counts_each_operations_statuses(mock_client):
     assert answer.json == {"operations": {f"GET {TEMPLATE}": {"200": 2, "404": 1}, f"POST {TEMPLATE}": {"403": 1}}}
     other = mock_client.get("/__admin/coverage", headers={**auth("admin"), "X-Mock-Namespace": "elsewhere"})
     assert other.json == {"operations": {}}
+
+
+@pytest.mark.fast
+def test_a_template_parameter_matches_one_whole_segment_only(memory_mock_client):
+    client = memory_mock_client
+    client.get("/labels/labels/vip", headers=auth("reader"))
+    client.get("/labels/labels/" + "x" * 60 + "!", headers=auth("reader"))
+    assert len(entries(client, "?path=/labels/labels/{labelId}")) == 2
+    assert entries(client, "?path=/labels/{x}") == []
+    assert entries(client, "?path=/labels/labels/v{x}") == []  # not a whole segment: literal
+    # Parameters side by side in one segment are literal too: no pattern that backtracks
+    # without end (each "{a}x" a "[^/]+x" would take ages against 60 x's and a "!").
+    assert entries(client, "?path=/labels/labels/" + "{a}x" * 30) == []

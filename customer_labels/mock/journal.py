@@ -22,6 +22,8 @@ from ..server import ARRIVED, DEFERRED_WAIT
 from ..store import BadNamespace, StoreUnavailable, get_store
 from .prefer import UNTOUCHED
 
+#: A path segment that is a template's parameter.
+PARAMETER = re.compile(r"\{[^{}/]*\}")
 #: Bodies longer than this many characters are cut in an entry: an answer's, and a
 #: request's that is not JSON (a JSON request body, at most 64 KiB, is kept whole).
 BODY_CHARS = 4096
@@ -44,9 +46,11 @@ def is_api(req):
 
 @functools.lru_cache(maxsize=256)
 def path_pattern(path):
-    """A compiled pattern of an API path or template: each ``{param}`` matches one segment."""
-    parts = re.split(r"\{[^{}/]*\}", path)
-    return re.compile("[^/]+".join(map(re.escape, parts)))
+    """A compiled pattern of an API path or template: a segment that is a ``{param}``
+    matches any one segment; anything else, itself. Whole segments only, so that
+    matching takes time in proportion to the path, whatever a template holds."""
+    segments = ("[^/]+" if PARAMETER.fullmatch(part) else re.escape(part) for part in path.split("/"))
+    return re.compile("/".join(segments))
 
 
 def matches(path, wanted):
