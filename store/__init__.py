@@ -97,6 +97,10 @@ def init_app(app):
             max_connections=app.config["REDIS_MAX_CONNECTIONS"],
         )
     app.extensions[EXTENSION] = Namespaces(store, ttl=app.config["MOCK_NAMESPACE_TTL"])
+    if isinstance(store, ClusterStore):
+        # When the request began is the request's: work the thread does after it (a
+        # test's, a CLI's) reads the catalogue's version afresh.
+        app.teardown_request(lambda _: BEGAN.set(None))
     _layout_at_start(store)
 
 

@@ -11,6 +11,7 @@ import uuid
 import pytest
 from redis.cluster import key_slot
 
+from customer_labels.server import ARRIVED
 from customer_labels.service import create_app
 from customer_labels.store import ClusterStore, NotFound, TooManyLabels, UnknownLabels, cluster, sweep_now_and_then
 from customer_labels.store.cluster import BEGAN, slot_tags
@@ -446,3 +447,19 @@ def test_a_version_read_sent_after_a_request_arrived_serves_it(store, other, clu
     finally:
         BEGAN.reset(token)
     assert carried(cluster_client, customer) == {"1"}
+
+
+def test_when_a_request_began_ends_with_it(store, other):
+    """BEGAN is the request's own: what its thread does next, outside any request, reads
+    the catalogue's version afresh, and sees a label another process changed since."""
+    app = create_app({"TESTING": True, "API_TOKENS": API_TOKENS, "STORE": store})
+    store.create_label({"id": "a", "name": "A"})
+    customer = store.create_customer({"name": "C"})["id"]
+    labels_of(store, customer, "attach", ["a"])
+    headers = {"Authorization": f"Bearer {API_TOKENS.split(',')[0].split(':')[0]}"}
+    url = f"/customers/customers/{customer}/labels"
+    answer = app.test_client().get(url, headers=headers, environ_overrides={ARRIVED: time.monotonic()})
+    assert answer.status_code == 200
+    assert BEGAN.get() is None
+    other.update_label("a", {"name": "Renamed"})
+    assert [label["name"] for label in labels_of(store, customer)] == ["Renamed"]
