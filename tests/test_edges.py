@@ -92,9 +92,23 @@ def _with_parameter(op, base_path, param, value, body):
         yield op, base_path, {param["name"]: value}, {}, body
 
 
+def _to_feed(op, document_op, headers_fed):
+    """``op``'s parameters, less the headers already fed on an operation of its kind."""
+    for param in document_op.get("parameters", []):
+        kind = (param["name"], op.path.startswith("/__admin"))
+        if param["in"] == "header":
+            if kind in headers_fed:
+                continue
+            headers_fed.add(kind)
+        yield param
+
+
 def calls(labels, customer):
-    """(op, path, query, headers, body) of every operation with one value at an edge."""
+    """(op, path, query, headers, body) of every operation with one value at an edge. The
+    mock's headers are one parameter on every operation, read before any view: each is fed
+    its edges on the first operation of each kind (the API's, the admin API's) that has it."""
     ids = {"{labelId}": labels[0], "{customerId}": customer}
+    headers_fed = set()
     for op in openapi.operations(mock=True):
         document_op = DOCUMENT["paths"][op.path][op.method]
         base_path = op.path
@@ -103,7 +117,7 @@ def calls(labels, customer):
         body = BODIES.get(op.body)
         if op.body == "CustomerLabelsChange":
             body = {"labels": labels}
-        for param in document_op.get("parameters", []):
+        for param in _to_feed(op, document_op, headers_fed):
             for value in schema_edges(param["schema"]):
                 yield from _with_parameter(op, base_path, param, value, body)
         if op.body and op.body != "Fixture":

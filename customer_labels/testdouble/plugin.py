@@ -23,7 +23,6 @@ runs its own service and the controller adds their counts up.
 """
 
 import collections
-import difflib
 import json
 import os
 import secrets
@@ -40,6 +39,8 @@ from pathlib import Path
 import pytest
 
 from .. import settings
+from . import coverage
+from .double import CustomerLabels, CustomerLabelsError  # noqa: F401 (both importable from here, as before)
 
 #: Where the package customer_labels is found, for the service's own process.
 PACKAGE_HOME = Path(__file__).resolve().parent.parent.parent
@@ -52,12 +53,6 @@ ROLES = ("reader", "editor", "admin")
 SERVICE_SETTINGS = {*settings.DEFAULTS, *settings.PROCESS_SETTINGS, "FLASK_DEBUG"}
 
 
-#: The API's document as the service builds it outside mock mode, made in a process of
-#: its own like the service, for the coverage report.
-_BUILD_DOCUMENT = (
-    "import json, sys; sys.path.append({home!r}); from customer_labels.schemas import openapi; "
-    "print(json.dumps(openapi.build()))"
-)
 #: Where the session's coverage counts are kept: ("METHOD /template", "status") -> count.
 COVERAGE = pytest.StashKey()
 
@@ -80,136 +75,6 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     config.stash[COVERAGE] = collections.Counter()
-
-
-class CustomerLabelsError(AssertionError):
-    """The service answered a plugin call with an error."""
-
-
-class CustomerLabels:
-    """One test's own view of the service.
-
-    ``url`` is the base URL to give the code under test: it names this test's
-    namespace, so nothing else is needed for isolation. ``tokens`` maps each
-    role (reader, editor, admin) to a token that works.
-    """
-
-    def __init__(self, base_url, tokens, namespace):
-        self.namespace = namespace
-        self.url = f"{base_url}/__ns/{namespace}"
-        self.tokens = dict(tokens)
-
-    def headers(self, role="admin"):
-        """Headers that authenticate as ``role``."""
-        return {"Authorization": f"Bearer {self.tokens[role]}"}
-
-    def call(self, method, path, body=None, role="admin"):
-        """(status, parsed body) of one request to this namespace."""
-        data = None if body is None else json.dumps(body).encode()
-        headers = {**self.headers(role), "Content-Type": "application/json"}
-        request = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                raw = response.read()
-                return response.status, json.loads(raw) if raw else None
-        except urllib.error.HTTPError as err:
-            return err.code, json.loads(err.read() or b"null")
-
-    def reset(self):
-        """Back to the seed, with an empty journal and no fault rules."""
-        self._expect(204, "POST", "/__admin/reset")
-
-    def seed(self, data):
-        """Replace this namespace's whole state with ``data``, a fixture as a dict."""
-        self._expect(204, "PUT", "/__admin/snapshot", data)
-
-    def state(self):
-        """This namespace's whole state, as a fixture dict."""
-        return self._expect(200, "GET", "/__admin/snapshot")
-
-    snapshot = state
-
-    def requests(self, method=None, path=None):
-        """The requests this namespace received, oldest first, as journal entries (dicts
-        with method, path, query, body, status, responseBody...): only those with
-        ``method``, and to ``path`` (a path, or a template such as
-        ``/customers/customers/{customerId}/labels``), when given."""
-        query = {name: value for name, value in (("method", method), ("path", path)) if value is not None}
-        found, cursor = [], None
-        while True:
-            page = dict(query, limit=200, **({"cursor": cursor} if cursor else {}))
-            answer = self._expect(200, "GET", "/__admin/requests?" + urllib.parse.urlencode(page))
-            found += answer["data"]
-            cursor = answer["nextCursor"]
-            if cursor is None:
-                return found[::-1]
-
-    def clear_requests(self):
-        """Empty this namespace's journal."""
-        self._expect(204, "DELETE", "/__admin/requests")
-
-    def verify(self, method, path, times=1, body=None):
-        """Assert that exactly ``times`` requests with ``method`` to ``path`` (a path or a
-        template) were received, with JSON body equal to ``body`` when it is given. On
-        failure the message shows the closest requests that were made. The matching
-        requests, oldest first."""
-        method = method.upper()
-        on_path = self.requests(path=path)
-        same = [entry for entry in on_path if entry["method"] == method]
-        found = [entry for entry in same if body is None or entry["body"] == body]
-        if len(found) != times:
-            raise AssertionError(_missed(method, path, times, body, found, same, on_path, self.requests()))
-        return found
-
-    def fault(self, method=None, path=None, *, status=None, delay_ms=None, malformed=False, drop=False, times=None):
-        """Make the matching requests fail (see the README): answer ``status``, wait
-        ``delay_ms`` first, answer a ``malformed`` body, or ``drop`` the connection;
-        ``times`` times, or until cleared. The rule as the service lists it."""
-        rule = {"method": method, "path": path, "status": status, "delayMs": delay_ms, "times": times}
-        rule = {name: value for name, value in rule.items() if value is not None}
-        rule.update({name: True for name, value in (("malformed", malformed), ("drop", drop)) if value})
-        return self._expect(201, "POST", "/__admin/faults", rule)
-
-    def faults(self):
-        """This namespace's fault rules, with their uses so far and left."""
-        return self._expect(200, "GET", "/__admin/faults")["data"]
-
-    def clear_faults(self):
-        self._expect(204, "DELETE", "/__admin/faults")
-
-    def coverage(self):
-        """{"METHOD /template": {"status": count}}: what this namespace was answered."""
-        return self._expect(200, "GET", "/__admin/coverage")["operations"]
-
-    def _expect(self, status, method, path, body=None):
-        got, answer = self.call(method, path, body)
-        if got != status:
-            raise CustomerLabelsError(f"{method} {path} answered {got}: {answer}")
-        return answer
-
-
-def _shown(entry):
-    body = "" if entry["body"] is None else " " + json.dumps(entry["body"])
-    status = "dropped" if entry["status"] is None else entry["status"]
-    return f"  {entry['method']} {entry['path']}{body} -> {status}"
-
-
-def _missed(method, path, times, body, found, same, on_path, everything):
-    """Why ``verify`` failed: what was expected, the nearest misses, and what came."""
-    wanted = f"{method} {path}" + ("" if body is None else f" with body {json.dumps(body)}")
-    lines = [f"expected {wanted} {times} time(s), but it came {len(found)} time(s)"]
-    near = [(entry, "same method and path, other body") for entry in same if entry not in found]
-    near += [(entry, "same path, other method") for entry in on_path if entry["method"] != method]
-    if not near:  # the same method elsewhere, the most alike paths first
-        others = [entry for entry in everything if entry["method"] == method and entry not in on_path]
-        alike = sorted(others, key=lambda entry: -difflib.SequenceMatcher(None, entry["path"], path).ratio())
-        near = [(entry, "same method, other path") for entry in alike[:3]]
-    if near:
-        lines.append("closest requests received:")
-        lines += [f"{_shown(entry)}   ({why})" for entry, why in near[:5]]
-    lines.append(f"all {len(everything)} request(s) received, oldest first:" if everything else "no requests received")
-    lines += [_shown(entry) for entry in everything[-20:]]
-    return "\n".join(lines)
 
 
 def _free_port():
@@ -302,68 +167,10 @@ def pytest_testnodedown(node, error):
         counts[(operation, status)] += count
 
 
-def coverage_report(document, counts):
-    """The report: for each operation of ``document`` (the API's OpenAPI document), the
-    statuses it documents, how often the tests got each, and those they never got. The
-    service's own endpoints (health, metrics, the document) are not the API's: left out."""
-    exercised = collections.defaultdict(dict)
-    for (operation, status), count in sorted(counts.items()):
-        exercised[operation][status] = count
-    operations = []
-    for path, methods in document["paths"].items():
-        for method, operation in methods.items():
-            if "Service" in operation["tags"]:
-                continue
-            key = f"{method.upper()} {path}"
-            got, documented = exercised.pop(key, {}), sorted(operation["responses"])
-            operations.append(
-                {
-                    "operationId": operation["operationId"],
-                    "method": method.upper(),
-                    "path": path,
-                    "exercised": got,
-                    "documented": documented,
-                    "neverExercised": [status for status in documented if status not in got],
-                }
-            )
-    statuses = [(op["documented"], op["exercised"]) for op in operations]
-    return {
-        "api": document["info"]["title"],
-        "version": document["info"]["version"],
-        "summary": {
-            "operations": len(operations),
-            "operationsExercised": sum(bool(op["exercised"]) for op in operations),
-            "documentedStatuses": sum(len(documented) for documented, _ in statuses),
-            "documentedStatusesExercised": sum(len(set(documented) & set(got)) for documented, got in statuses),
-        },
-        "operations": operations,
-        # Answers the document does not list for that operation: forced by fault rules.
-        "undocumented": {
-            **{
-                f"{op['method']} {op['path']}": sorted(set(op["exercised"]) - set(op["documented"]))
-                for op in operations
-                if set(op["exercised"]) - set(op["documented"])
-            },
-            **{operation: sorted(got) for operation, got in exercised.items()},
-        },
-    }
-
-
-def _document():
-    done = subprocess.run(
-        [sys.executable, "-c", _BUILD_DOCUMENT.format(home=str(PACKAGE_HOME))],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return json.loads(done.stdout)
-
-
 def pytest_terminal_summary(terminalreporter, config):
     if not config.getoption("customer_labels_coverage") or hasattr(config, "workeroutput"):
         return
-    report = coverage_report(_document(), config.stash[COVERAGE])
+    report = coverage.coverage_report(coverage.document(PACKAGE_HOME), config.stash[COVERAGE])
     path = Path(config.rootpath, config.getoption("customer_labels_coverage_json"))
     path.write_text(json.dumps(report, indent=2) + "\n")
     summary = report["summary"]
