@@ -71,9 +71,20 @@ def json_body(schema, owner=None):
         _reject(Problem(400, "The request body must be a JSON document."), owner)
     errors = schemas.errors(schema, body)
     if errors:
-        detail = "; ".join(f"{e['path'] or '/'}: {e['message']}" for e in errors)
-        _reject(Problem(422, detail, title="Invalid body", errors=errors), owner)
+        _reject(invalid_body(errors), owner)
     return body
+
+
+def invalid_body(errors):
+    """The 422 for a body's ``errors``, each {path, message}."""
+    detail = "; ".join(f"{e['path'] or '/'}: {e['message']}" for e in errors)
+    return Problem(422, detail, title="Invalid body", errors=errors)
+
+
+def invalid_query(errors):
+    """The 400 for the query's ``errors``, each {parameter, message}."""
+    detail = "; ".join(f"{e['parameter']} {e['message']}" for e in errors)
+    return Problem(400, detail, title="Invalid query", errors=errors)
 
 
 def page_args(cursor="id", owner=None):
@@ -92,8 +103,7 @@ def page_args(cursor="id", owner=None):
         message = "is not a cursor this service gave out"
         errors.append({"parameter": "cursor", "message": message})
     if errors:
-        detail = "; ".join(f"{e['parameter']} {e['message']}" for e in errors)
-        _reject(Problem(400, detail, title="Invalid query", errors=errors), owner)
+        _reject(invalid_query(errors), owner)
     return limit, after
 
 

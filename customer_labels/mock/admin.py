@@ -7,9 +7,10 @@ import re
 
 from flask import Blueprint, current_app, request
 
-from ..api.inputs import json_body, page_args
+from ..api.inputs import invalid_query, json_body, page_args
 from ..auth import auth
 from ..problems import Problem
+from ..schemas import openapi
 from ..settings import MAX_BODY_BYTES
 from ..store import get_namespaces, get_store
 from ..store.errors import TooLarge
@@ -18,10 +19,15 @@ from .journal import matches
 
 #: Journal entries read from the store at a time while a page is filtered.
 CHUNK = 200
-#: The journal's filters, as /openapi.json publishes them: (pattern, what it must be).
+#: The journal's filters: (pattern, what it must be). The method's and path's patterns
+#: are the ones /openapi.json publishes; the status is its integer range, 100 to 599.
+_PUBLISHED = {param["name"]: param["schema"] for param in openapi.JOURNAL_FILTERS}
 FILTERS = {
-    "method": (re.compile(r"[A-Za-z]{1,16}"), "must be an HTTP method"),
-    "path": (re.compile(r"/[^\s?#]{0,2047}"), "must be an API path or path template, starting with /"),
+    "method": (re.compile(_PUBLISHED["method"]["pattern"].strip("^$")), "must be an HTTP method"),
+    "path": (
+        re.compile(_PUBLISHED["path"]["pattern"].strip("^$")),
+        "must be an API path or path template, starting with /",
+    ),
     "status": (re.compile(r"[1-5][0-9][0-9]"), "must be a status, 100 to 599"),
 }
 
@@ -90,8 +96,7 @@ def _filters():
         else:
             errors.append({"parameter": name, "message": message})
     if errors:
-        detail = "; ".join(f"{e['parameter']} {e['message']}" for e in errors)
-        raise Problem(400, detail, title="Invalid query", errors=errors)
+        raise invalid_query(errors)
     return limit, after, wanted
 
 

@@ -14,8 +14,9 @@ import json
 
 from flask import Response, g, request
 
+from ..api.inputs import invalid_body
 from ..metrics import template
-from ..problems import MEDIA_TYPE, Problem
+from ..problems import MEDIA_TYPE
 from ..schemas.openapi import OPERATIONS
 from ..store import BadNamespace, get_store
 from .journal import is_api, matches
@@ -45,8 +46,7 @@ def rule_from(body):
     if body.get("drop") and ("status" in body or body.get("malformed")):
         errors.append({"path": "/drop", "message": "a dropped connection answers nothing: no status or malformed"})
     if errors:
-        detail = "; ".join(f"{e['path'] or '/'}: {e['message']}" for e in errors)
-        raise Problem(422, detail, title="Invalid body", errors=errors)
+        raise invalid_body(errors)
     rule = {field: body.get(field) for field in FIELDS}
     rule["method"] = rule["method"] and rule["method"].upper()
     rule["malformed"], rule["drop"] = bool(rule["malformed"]), bool(rule["drop"])
