@@ -71,6 +71,7 @@ RESULTS = {
     "page of JournalEntry": {"data": [ENTRY], "nextCursor": None},
     "Fault": {"id": "1", **FAULT},
     "list of Fault": {"data": [{"id": "1", **FAULT}]},
+    "Count": {"count": 1280},
     "Coverage": {"operations": {"POST /customers/customers/{customerId}/labels": {"200": 1}}},
 }
 

@@ -14,6 +14,7 @@ from ..rate_limits import HEADERS as RATE_LIMIT_HEADERS
 from ..server.bridge import BODY_SECONDS
 from ..settings import MAX_BODY_BYTES
 from ..store import LABEL_CAP
+from ..store.base import SEGMENT_LABELS
 from . import examples, load
 
 API_VERSION = "1.0.0"
@@ -111,11 +112,20 @@ OPERATIONS = (
         "get",
         "/customers/customers",
         "listCustomers",
-        "List customers by id",
+        "List customers by id, or a segment's, oldest first",
         "reader",
         ok=200,
         result="page of Customer",
         page="id",
+    ),
+    Operation(
+        "get",
+        "/customers/customer-count",
+        "countCustomers",
+        "Count customers, or those a segment selects",
+        "reader",
+        ok=200,
+        result="Count",
     ),
     Operation(
         "post",
@@ -254,6 +264,10 @@ MOCK_OPERATIONS = (
         result="Coverage",
     ),
 )
+PATH_PARAMETERS = {
+    "customerId": {"type": "string", "format": "uuid"},
+    "labelId": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
+}
 #: The journal's filters (mock/admin.py checks the same patterns).
 JOURNAL_FILTERS = [
     {
@@ -276,6 +290,29 @@ JOURNAL_FILTERS = [
         "schema": {"type": "integer", "minimum": 100, "maximum": 599},
     },
 ]
+#: A segment's filters (api.inputs.segment_args): on listing and counting customers.
+SEGMENT_FILTERS = [
+    {
+        "name": f"labels.{clause}",
+        "in": "query",
+        "description": f"Only customers that carry {what} of these labels (label ids, separated by commas; "
+        f"{SEGMENT_LABELS} in all the filters at most). With any filter, a listing is oldest first, "
+        "and a label that does not exist is a 400.",
+        "schema": {
+            "type": "string",
+            "pattern": "^{0}(,{0}){{0,{1}}}$".format(
+                PATH_PARAMETERS["labelId"]["pattern"].strip("^$"), SEGMENT_LABELS - 1
+            ),
+        },
+        "example": example,
+    }
+    for clause, what, example in (
+        ("all", "every one", "vip,beta"),
+        ("any", "at least one", "churned"),
+        ("none", "none", "test"),
+    )
+]
+FILTERED = ("listCustomers", "countCustomers")
 #: The mock's request headers: on the API's operations, and the namespace on the admin API's too.
 MOCK_HEADERS = {
     "Prefer": {
@@ -310,10 +347,6 @@ This is the mock (mock mode). On top of the API it has:
 - **The admin API** below, on the caller's namespace.
 """
 
-PATH_PARAMETERS = {
-    "customerId": {"type": "string", "format": "uuid"},
-    "labelId": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
-}
 #: The cursors of each kind of page (see api.inputs): every string of the
 #: pattern is a valid position, so no schema-valid cursor is refused.
 CURSORS = {"id": "^[A-Za-z0-9_-]{1,64}$", "number": "^[0-9]{1,18}$"}
@@ -399,6 +432,13 @@ def _result_schema(result):
             "required": ["data"],
             "additionalProperties": False,
         }
+    if result == "Count":
+        return {
+            "type": "object",
+            "properties": {"count": {"type": "integer", "minimum": 0}},
+            "required": ["count"],
+            "additionalProperties": False,
+        }
     if result == "Coverage":
         counts = {"type": "object", "additionalProperties": {"type": "integer", "minimum": 1}}
         return {
@@ -442,7 +482,7 @@ def _error_statuses(op, mock=False):
         statuses.add(404)
     if op.body:
         statuses |= {400, 408, 413, 422}
-    if op.page:
+    if op.page or op.op_id in FILTERED:
         statuses.add(400)
     if op.conflict:
         statuses.add(409)
@@ -519,6 +559,8 @@ def _operation(op, mock=False):
         params += _page_parameters(op.page)
     if op.op_id == "listRequests":
         params += JOURNAL_FILTERS
+    if op.op_id in FILTERED:
+        params += SEGMENT_FILTERS
     if mock and _tag(op.path) != "Service":  # the API's take both; the admin API, the namespace
         admin = _tag(op.path) == "Mock"
         params += [MOCK_HEADERS[name] for name in MOCK_HEADERS if not (admin and name == "Prefer")]

@@ -34,6 +34,11 @@ LABEL_FIELDS = ("id", "name", "color", "description", "createdAt", "updatedAt")
 #: customer's labels, and fixtures, leave the count out).
 COUNTED_LABEL_FIELDS = (*LABEL_FIELDS, "customerCount")
 CUSTOMER_FIELDS = ("id", "name", "email", "createdAt", "updatedAt")
+#: A segment's clauses: customers carrying every label of "all", at least one of "any"
+#: and none of "none".
+CLAUSES = ("all", "any", "none")
+#: The most label ids a segment may name, in all its clauses together.
+SEGMENT_LABELS = 20
 
 #: One page of a listing ordered by id; ``next_after`` is the last id of the
 #: page when more items follow, else None.
@@ -100,6 +105,11 @@ def _positions(label_ids):
         unknown = set(err.label_ids)
         err.positions = [i for i, label_id in enumerate(label_ids) if label_id in unknown]
         raise
+
+
+def _clauses(clauses):
+    """Every clause, each id once."""
+    return {clause: unique(clauses.get(clause, ())) for clause in CLAUSES}
 
 
 class Store(abc.ABC):
@@ -185,6 +195,23 @@ class Store(abc.ABC):
 
     def list_customers(self, limit, after=None):
         return self._list_customers(limit, after)
+
+    # -- segments: customers by the labels they carry ------------------------------
+
+    def segment(self, clauses, limit, after=None):
+        """The customers that ``clauses`` ({"all"|"any"|"none": [label id]}, at least one
+        id) select, oldest first, paged like a label's customers. UnknownLabels names
+        every id that is no label."""
+        clauses = _clauses(clauses)
+        if after is not None and int(after) >= LAST_NUMBER:
+            self._segment_count(clauses)  # still UnknownLabels for a label that does not exist
+            return Page([], None)
+        return self._segment(clauses, limit, after)
+
+    def count_customers(self, clauses=None):
+        """How many customers ``clauses`` select; with none, how many there are."""
+        clauses = _clauses(clauses or {})
+        return self._segment_count(clauses) if any(clauses.values()) else self._count_customers()
 
     # -- a customer's labels ---------------------------------------------------
 
@@ -321,6 +348,19 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def _list_customers(self, limit, after):
         """A Page of customers with ids after ``after``."""
+
+    @abc.abstractmethod
+    def _count_customers(self):
+        """How many customers there are."""
+
+    @abc.abstractmethod
+    def _segment(self, clauses, limit, after):
+        """A Page of the customers ``clauses`` select, oldest first, after the customer
+        numbered ``after`` (a decimal string, or None); UnknownLabels for ids of no label."""
+
+    @abc.abstractmethod
+    def _segment_count(self, clauses):
+        """How many customers ``clauses`` (at least one id) select; UnknownLabels as ``_segment``."""
 
     @abc.abstractmethod
     def _labels_json(self, customer_id, change, label_ids, cap):

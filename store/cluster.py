@@ -292,6 +292,15 @@ class ClusterStore(RedisStore):
         customers = [customer for _, customer in found[:limit]]
         return Page(customers, str(found[limit - 1][0]) if len(found) > limit else None)
 
+    def _segment_prefix(self):
+        return ""  # each customer's keys in a slot of its own: read below
+
+    def _segment_records(self, entries):
+        numbers, ids = entries[::2], entries[1::2]
+        flats = self._customers(ids)
+        # The index may name a customer being made or deleted: only those with keys count.
+        return [(n, record(f, CUSTOMER_FIELDS)) for n, f in zip(numbers, flats) if f and int(f["n"]) == n]
+
     # -- the whole state: the catalogue in one step, customers slot by slot ---------------
 
     def _replace(self, labels, customers, mode="always", keys="all"):

@@ -175,6 +175,36 @@ class MemoryStore(Store):
             ids, next_after = self._customer_ids.page(limit, after)
             return Page([dict(self._customers[i]) for i in ids], next_after)
 
+    def _count_customers(self):
+        with self._lock:
+            return len(self._customers)
+
+    # -- segments ---------------------------------------------------------------------
+
+    def _selected(self, clauses):
+        """The numbers of the customers ``clauses`` select."""
+        unknown = [i for ids in clauses.values() for i in ids if i not in self._labels]
+        if unknown:
+            raise UnknownLabels(unknown)
+        carriers = {i: set(self._carriers[i]) for ids in clauses.values() for i in ids}
+        selected = set(self._by_number)
+        if clauses["all"]:
+            selected.intersection_update(*(carriers[i] for i in clauses["all"]))
+        if clauses["any"]:
+            selected &= set().union(*(carriers[i] for i in clauses["any"]))
+        return selected.difference(*(carriers[i] for i in clauses["none"]))
+
+    def _segment(self, clauses, limit, after):
+        with self._lock:
+            after = int(after) if after is not None else -1
+            numbers = sorted(n for n in self._selected(clauses) if n > after)[: limit + 1]
+            customers = [dict(self._customers[self._by_number[n]]) for n in numbers[:limit]]
+            return Page(customers, str(numbers[limit - 1]) if len(numbers) > limit else None)
+
+    def _segment_count(self, clauses):
+        with self._lock:
+            return len(self._selected(clauses))
+
     # -- a customer's labels -------------------------------------------------------
 
     def _labels_of(self, customer_id):

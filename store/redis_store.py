@@ -31,6 +31,7 @@ SCRIPTS = (
     "label",
     "carriers_page",
     "customer_labels",
+    "segment",
     "replace",
 )
 #: Scripts that answer with a customer's labels start with lua/cards.lua.
@@ -278,6 +279,46 @@ class RedisStore(Store):
 
     def _list_customers(self, limit, after):
         return self._page([self._key("customers")], limit, after, f"{self._p}customer:{{", "}", CUSTOMER_FIELDS)
+
+    def _count_customers(self):
+        return bulk.count_customers(self)
+
+    # -- segments: set algebra over the carriers bitmaps (lua/segment.lua) -------------
+
+    def _segment_run(self, clauses, position, count, customers):
+        keys = [self._key(name) for name in ("label-numbers", "customers", "customer-seq")]
+        ids = [*clauses["all"], *clauses["any"], *clauses["none"]]
+        args = [self._c, customers, position, count, len(clauses["all"]), len(clauses["any"]), *ids]
+        status, *rest = self._run("segment", keys, args)
+        if status == "unknown":
+            raise UnknownLabels(rest[0])
+        return rest
+
+    def _segment(self, clauses, limit, after):
+        found, position = [], int(after) if after is not None else -1
+        while len(found) <= limit:
+            want = limit + 1 - len(found)
+            going_on, *entries = self._segment_run(clauses, position, want, self._segment_prefix())
+            found += self._segment_records(entries)
+            if len(entries) == 2 * want:  # full, unless the cluster's check dropped some
+                position = entries[-2]
+            elif going_on != -1:  # a walk that stopped part-way
+                position = going_on
+            else:
+                break
+        customers = [customer for _, customer in found[:limit]]
+        return Page(customers, str(found[limit - 1][0]) if len(found) > limit else None)
+
+    def _segment_prefix(self):
+        """segment.lua's customer key prefix: it reads each customer where it can."""
+        return self._p
+
+    def _segment_records(self, entries):
+        """[(number, customer)] from segment.lua's page."""
+        return [(number, record(flat, CUSTOMER_FIELDS)) for number, flat in zip(entries[::2], entries[1::2])]
+
+    def _segment_count(self, clauses):
+        return self._segment_run(clauses, "count", 0, "")[0]
 
     # -- a customer's labels -------------------------------------------------------
 

@@ -16,6 +16,19 @@ UUID_PATTERN = "^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-
 #: admits, and what a regex engine with Python's `$` would let through (a final newline).
 PATTERN_EDGES = {
     "^[A-Za-z0-9_-]{1,64}$": ["a", "-", "_", "Z" * 64, "z" * 65, "", "zz\n", "z\n", "z z", "é", "a/b", "..", "%00"],
+    openapi.SEGMENT_FILTERS[0]["schema"]["pattern"]: [
+        "a",
+        "a,b",
+        ",".join("l" * 64 for _ in range(20)),
+        ",".join(f"l{n}" for n in range(21)),
+        "",
+        "a,",
+        ",a",
+        "a,,b",
+        "a\n",
+        "a, b",
+        "é",
+    ],
     "^[0-9]{1,18}$": ["0", "9" * 18, "1" + "0" * 17, "4294967294", "4294967295", "0" * 19, "1\n", "-1", "1.5"],
     "^#[0-9A-Fa-f]{6}$": ["#000000", "#FFFFFF", "#abcdef", "#ffffff\n", "#fff", "ffffff", "#gggggg"],
     "^#[0-9a-f]{6}$": ["#000000", "#ffffff", "#ffffff\n"],

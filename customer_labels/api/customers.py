@@ -1,35 +1,48 @@
-"""The Customers endpoints: /customers/customers, just enough for customers to exist."""
+"""The Customers endpoints: /customers/customers, and segments of them by label."""
 
 from flask import Blueprint, url_for
 
 from ..auth import auth
 from ..store import get_store
-from .inputs import customer_id, json_body, page, page_args
+from .inputs import customer_id, filter_labels, json_body, page, segment_args
 
-bp = Blueprint("customers", __name__, url_prefix="/customers/customers")
+bp = Blueprint("customers", __name__, url_prefix="/customers")
 
 
-@bp.get("")
+@bp.get("/customers")
 @auth.login_required(role="reader")
 def list_customers():
-    limit, after = page_args()
-    return page(get_store().list_customers(limit, after))
+    """By id; with labels.all, labels.any or labels.none, a segment, oldest first."""
+    clauses, limit, after = segment_args()
+    if clauses is None:
+        return page(get_store().list_customers(limit, after))
+    with filter_labels(clauses):
+        return page(get_store().segment(clauses, limit, after))
 
 
-@bp.post("")
+# Beside the collection, not under it: /customers/customers/<id> is a customer's.
+@bp.get("/customer-count")
+@auth.login_required(role="reader")
+def count_customers():
+    clauses, _, _ = segment_args(paged=False)
+    with filter_labels(clauses or {}):
+        return {"count": get_store().count_customers(clauses)}
+
+
+@bp.post("/customers")
 @auth.login_required(role="admin")
 def create_customer():
     customer = get_store().create_customer(json_body("customer-create"))
     return customer, 201, {"Location": url_for(".get_customer", raw_id=customer["id"])}
 
 
-@bp.get("/<raw_id>")
+@bp.get("/customers/<raw_id>")
 @auth.login_required(role="reader")
 def get_customer(raw_id):
     return get_store().get_customer(customer_id(raw_id))
 
 
-@bp.patch("/<raw_id>")
+@bp.patch("/customers/<raw_id>")
 @auth.login_required(role="admin")
 def update_customer(raw_id):
     ident = customer_id(raw_id)
@@ -38,7 +51,7 @@ def update_customer(raw_id):
     return store.update_customer(ident, changes)
 
 
-@bp.delete("/<raw_id>")
+@bp.delete("/customers/<raw_id>")
 @auth.login_required(role="admin")
 def delete_customer(raw_id):
     get_store().delete_customer(customer_id(raw_id))

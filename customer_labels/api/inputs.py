@@ -5,6 +5,7 @@ has been looked up, because a missing resource (404) outranks a bad body or
 query (400, 422).
 """
 
+import contextlib
 import json
 import math
 import re
@@ -15,13 +16,15 @@ from flask import request
 from .. import schemas
 from ..problems import Problem
 from ..schemas import openapi
-from ..store import NotFound
+from ..store import NotFound, UnknownLabels
+from ..store.base import CLAUSES, SEGMENT_LABELS, unique
 
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 #: A cursor is where the page before ended: the last id of a listing by id, or
 #: the last number of a listing by age. Any string of the form is a position.
 CURSORS = {kind: re.compile(pattern.strip("^$")) for kind, pattern in openapi.CURSORS.items()}
 DEFAULT_LIMIT, MAX_LIMIT = openapi.DEFAULT_LIMIT, openapi.MAX_LIMIT
+LABEL_ID = re.compile(openapi.PATH_PARAMETERS["labelId"]["pattern"].strip("^$"))
 
 
 def customer_id(raw):
@@ -89,6 +92,51 @@ def invalid_query(errors):
 
 def page_args(cursor="id", owner=None):
     """``(limit, after)`` from the ``limit`` and ``cursor`` query parameters."""
+    limit, after, errors = _page_args(cursor)
+    if errors:
+        _reject(invalid_query(errors), owner)
+    return limit, after
+
+
+def segment_args(paged=True):
+    """A segment's clauses from ``labels.all``, ``labels.any`` and ``labels.none``
+    ({clause: [label id]}, or None when none is given), and for a listing the page:
+    ``(clauses, limit, after)``, the cursor by number for a segment, by id without.
+    One 400 names every bad parameter."""
+    errors, clauses = [], {}
+    for clause in CLAUSES:
+        values = request.args.getlist(f"labels.{clause}")
+        if values:  # given more than once: one list
+            ids = ",".join(values).split(",")
+            clauses[clause] = unique(ids)
+            if not all(LABEL_ID.fullmatch(i) for i in ids):
+                message = "must be label ids separated by commas"
+                errors.append({"parameter": f"labels.{clause}", "message": message})
+    if sum(map(len, clauses.values())) > SEGMENT_LABELS:
+        message = f"name at most {SEGMENT_LABELS} label ids in all"
+        errors.append({"parameter": "labels", "message": message})
+    limit, after, page_errors = _page_args("number" if clauses else "id") if paged else (None, None, [])
+    if errors or page_errors:
+        raise invalid_query(errors + page_errors)
+    return clauses or None, limit, after
+
+
+@contextlib.contextmanager
+def filter_labels(clauses):
+    """A segment's unknown labels as the 400 of its query: each parameter that names one."""
+    try:
+        yield
+    except UnknownLabels as err:
+        errors = [
+            {"parameter": f"labels.{clause}", "message": f"names no label: {label_id}", "label": label_id}
+            for clause, ids in clauses.items()
+            for label_id in ids
+            if label_id in err.label_ids
+        ]
+        raise invalid_query(errors) from None
+
+
+def _page_args(cursor):
     errors = []
     limit = DEFAULT_LIMIT
     raw_limit = request.args.get("limit")
@@ -102,9 +150,7 @@ def page_args(cursor="id", owner=None):
     if after is not None and not CURSORS[cursor].fullmatch(after):
         message = "is not a cursor this service gave out"
         errors.append({"parameter": "cursor", "message": message})
-    if errors:
-        _reject(invalid_query(errors), owner)
-    return limit, after
+    return limit, after, errors
 
 
 def page(result):
