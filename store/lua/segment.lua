@@ -9,15 +9,15 @@
 -- ARGV[1] catalogue key prefix C, ARGV[2] customer key prefix P, or '' to answer ids
 -- (a cluster, whose caller reads each customer), ARGV[3] 'count', or the number of the
 -- last customer seen (-1: none), ARGV[4] how many, ARGV[5] how many ids 'all' has,
--- ARGV[6] how many 'any' has, then the ids: 'all''s, 'any''s, 'none''s.
+-- ARGV[6] how many 'any' has, ARGV[7] WALK (below), then the ids: 'all''s, 'any''s, 'none''s.
 -- Returns {'unknown', {ids}}, {'count', n} or {'ok', where to go on (-1: the end, or
 -- the page is full), number, customer fields or id, ...}. A segment of 'none' alone
 -- walks the index of customers, at most WALK numbers a call: the caller calls again
 -- from where it stopped.
-local WALK = 8192
+local WALK = tonumber(ARGV[7])
 local cat, p = ARGV[1], ARGV[2]
 local n_all, n_any = tonumber(ARGV[5]), tonumber(ARGV[6])
-local ids = {unpack(ARGV, 7)}
+local ids = {unpack(ARGV, 8)}
 local numbers = redis.call('HMGET', KEYS[1], unpack(ids))
 local unknown, bitmaps = {}, {{}, {}, {}}
 for i, id in ipairs(ids) do
