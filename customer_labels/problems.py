@@ -13,7 +13,15 @@ from werkzeug.exceptions import HTTPException
 
 from .server import BODY_PROBLEM
 from .settings import MAX_BODY_BYTES
-from .store.errors import Conflict, NotFound, StoreUnavailable, TooLarge, TooManyLabels, UnknownLabels
+from .store.errors import (
+    Conflict,
+    CustomersRefused,
+    NotFound,
+    StoreUnavailable,
+    TooLarge,
+    TooManyLabels,
+    UnknownLabels,
+)
 from .store.namespaces import BadNamespace
 
 MEDIA_TYPE = "application/problem+json"
@@ -108,6 +116,18 @@ def _too_many_labels(err):
     return problem(422, detail, title="Too many labels", errors=errors)
 
 
+def _customers_refused(err):
+    unknown = err.reason == "unknown"
+    message = "names no customer" if unknown else "carries as many labels as a customer may"
+    detail = ("These customers do not exist" if unknown else "These customers are at the label cap") + (
+        ", so nothing was changed: " + ", ".join(err.customer_ids)
+    )
+    errors = [{"path": f"/customers/{i}", "message": message} for i in err.positions]
+    key = "unknownCustomers" if unknown else "fullCustomers"
+    title = "Unknown customers" if unknown else "Too many labels"
+    return problem(422, detail, title=title, errors=errors, **{key: err.customer_ids})
+
+
 def _too_large(err):
     detail = (
         f"The state is too large for one step: {err.what}. Move a state of this size with the CLI, "
@@ -140,6 +160,7 @@ HANDLERS = {
     Conflict: _conflict,
     UnknownLabels: _unknown_labels,
     TooManyLabels: _too_many_labels,
+    CustomersRefused: _customers_refused,
     TooLarge: _too_large,
     BadNamespace: _bad_namespace,
     StoreUnavailable: _store_unavailable,

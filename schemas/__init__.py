@@ -26,6 +26,7 @@ REQUEST_BODIES = (
     "customer-update",
     "customer-labels-change",
     "customer-labels-replace",
+    "label-customers-change",
     "fixture",
     "fault-rule",
 )

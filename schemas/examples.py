@@ -26,6 +26,11 @@ BODIES = {
     "createCustomerLabels": {"labels": ["beta"]},
     "deleteCustomerLabels": {"labels": ["newsletter"]},
     "replaceCustomerLabels": {"labels": ["vip", "beta"]},
+    # Grace Hopper and Alan Turing, in the fixture.
+    "attachLabelCustomers": {
+        "customers": ["9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d", "0c1d2e3f-4a5b-4c6d-8e7f-8a9b0c1d2e3f"]
+    },
+    "detachLabelCustomers": {"customers": [CUSTOMER_ID]},
     "putSnapshot": {
         "labels": [{"id": "vip", "name": "VIP", "color": "#ffd700"}, {"id": "beta", "name": "Beta tester"}],
         "customers": [{"id": CUSTOMER_ID, "name": "Ada Lovelace", "email": "ada@example.com", "labels": ["vip"]}],
@@ -72,6 +77,7 @@ RESULTS = {
     "Fault": {"id": "1", **FAULT},
     "list of Fault": {"data": [{"id": "1", **FAULT}]},
     "Count": {"count": 1280},
+    "CarriersChange": {"changed": [CUSTOMER_ID], "unchanged": [], "customerCount": 1},
     "Coverage": {"operations": {"POST /customers/customers/{customerId}/labels": {"200": 1}}},
 }
 

@@ -28,6 +28,7 @@ COMPONENTS = {
     "CustomerUpdate": "customer-update",
     "CustomerLabelsChange": "customer-labels-change",
     "CustomerLabelsReplace": "customer-labels-replace",
+    "LabelCustomersChange": "label-customers-change",
 }
 MOCK_COMPONENTS = {"Fixture": "fixture", "FaultRule": "fault-rule", "JournalEntry": "journal-entry"}
 #: What a request may be answered when it names a method its path lacks (with Allow).
@@ -107,6 +108,26 @@ OPERATIONS = (
         ok=200,
         result="page of Customer",
         page="number",
+    ),
+    Operation(
+        "post",
+        LABEL + "/customers",
+        "attachLabelCustomers",
+        "Attach a label to many customers, all or none",
+        "editor",
+        body="LabelCustomersChange",
+        ok=200,
+        result="CarriersChange",
+    ),
+    Operation(
+        "delete",
+        LABEL + "/customers",
+        "detachLabelCustomers",
+        "Detach a label from many customers, all or none",
+        "editor",
+        body="LabelCustomersChange",
+        ok=200,
+        result="CarriersChange",
     ),
     Operation(
         "get",
@@ -437,6 +458,20 @@ def _result_schema(result):
             "type": "object",
             "properties": {"count": {"type": "integer", "minimum": 0}},
             "required": ["count"],
+            "additionalProperties": False,
+        }
+    if result == "CarriersChange":
+        ids = {"type": "array", "items": {"type": "string", "format": "uuid"}}
+        return {
+            "type": "object",
+            "description": "What the change did: the customers it changed, in the request's order, "
+            "and those it left as they were (they carried the label already, or did not).",
+            "properties": {
+                "changed": ids,
+                "unchanged": ids,
+                "customerCount": {"type": "integer", "minimum": 0, "description": "How many carry the label now."},
+            },
+            "required": ["changed", "unchanged", "customerCount"],
             "additionalProperties": False,
         }
     if result == "Coverage":

@@ -15,7 +15,7 @@ import uuid
 from collections import namedtuple
 from datetime import UTC, datetime
 
-from .errors import NotFound, TooManyLabels, UnknownLabels
+from .errors import CustomersRefused, NotFound, TooManyLabels, UnknownLabels
 
 #: A customer holds at most this many labels.
 LABEL_CAP = 250
@@ -112,6 +112,17 @@ def _clauses(clauses):
     return {clause: unique(clauses.get(clause, ())) for clause in CLAUSES}
 
 
+@contextlib.contextmanager
+def _customer_positions(customer_ids):
+    """On CustomersRefused, name every place in the request that holds one of them."""
+    try:
+        yield
+    except CustomersRefused as err:
+        refused = set(err.customer_ids)
+        err.positions = [i for i, customer_id in enumerate(customer_ids) if customer_id in refused]
+        raise
+
+
 class Store(abc.ABC):
     """Labels, customers, and which labels each customer carries."""
 
@@ -171,6 +182,17 @@ class Store(abc.ABC):
         if page is None:
             raise NotFound("label", label_id)
         return page
+
+    def change_carriers(self, label_id, change, customer_ids):
+        """Attach ("attach") a label to many customers, or detach it ("detach"), all or
+        none: CustomersRefused ("unknown") names every customer that does not exist, and
+        ("full") every one an attach would take past LABEL_CAP. Customers that already
+        carry it (or, to detach, do not) are left as they are. NotFound for no such label.
+        What changed: {"changed": [id], "unchanged": [id], "customerCount": n}."""
+        ids = [customer_id.lower() for customer_id in customer_ids]
+        with _customer_positions(ids):
+            changed, unchanged, count = self._change_carriers(label_id, change, unique(ids), LABEL_CAP)
+        return {"changed": changed, "unchanged": unchanged, "customerCount": count}
 
     # -- customers -------------------------------------------------------------
 
@@ -328,6 +350,11 @@ class Store(abc.ABC):
 
         ``after`` and the page's ``next_after`` are the decimal number of a
         customer in the order of creation."""
+
+    @abc.abstractmethod
+    def _change_carriers(self, label_id, change, customer_ids, cap):
+        """``change_carriers`` for distinct lower-case ids: (changed ids, unchanged ids,
+        how many customers carry the label after), in request order."""
 
     @abc.abstractmethod
     def _create_customer(self, customer):

@@ -19,7 +19,7 @@ from redis.cluster import RedisCluster
 from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 
 from .base import CUSTOMER_FIELDS, LABEL_CAP, Page
-from .errors import Conflict, NotFound, TooManyLabels, UnknownLabels
+from .errors import Conflict, CustomersRefused, NotFound, TooManyLabels, UnknownLabels
 from .redis_store import DETACH_BATCH, SCRIPTS, RedisStore, glob_pattern
 from .redis_support import availability, pairs, record
 
@@ -210,6 +210,39 @@ class ClusterStore(RedisStore):
         dead = [n for n in carried if n not in latest.cards]
         self._apply_numbers(customer_id, "detach", dead)
         return bool(dead)
+
+    # -- a label's customers, many at once: checked together, changed slot by slot ----------
+
+    def _change_carriers(self, label_id, change, customer_ids, cap):
+        known = self._fresh(self._version())
+        n = known.numbers.get(label_id)
+        if n is None:
+            raise NotFound("label", label_id)
+        found = dict(
+            zip(customer_ids, self._customers(customer_ids, lambda pipe, i: pipe.smembers(self._attached_key(i))))
+        )
+        unknown = [i for i, (flat, _) in found.items() if not flat]
+        if unknown:
+            raise CustomersRefused("unknown", unknown)
+        attach = change == "attach"
+        todo = [i for i, (_, carried) in found.items() if (str(n) in carried) != attach]
+        full = [i for i in todo if attach and sum(m in known.cards for m in found[i][1]) >= cap]
+        if full:
+            raise CustomersRefused("full", full)
+        # Each customer's own step, then the catalogue's: a change made meanwhile (the
+        # customer deleted, or taken to the cap) leaves that customer as it is.
+        changed = []
+        for customer_id in todo:
+            status, *rest = self._customer_step(customer_id, change, cap, n)
+            if status == "ok" and rest[4]:
+                self._settled(*rest[:4])
+                changed.append(customer_id)
+        if label_id not in self._catalogue_step()[2].numbers:
+            raise NotFound("label", label_id)  # deleted meanwhile: its number carries nothing
+        with availability():
+            count = self._redis.bitcount(self._key(f"carriers:{n}"))
+        done = set(changed)
+        return changed, [i for i in customer_ids if i not in done], count
 
     # -- labels: the single node's scripts; a delete detaches from each carrier ------------
 

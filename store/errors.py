@@ -41,6 +41,18 @@ class TooManyLabels(StoreError):
         self.adding = adding
 
 
+class CustomersRefused(StoreError):
+    """A change of a label's customers named customers that do not exist ("unknown") or
+    that it would take past the label cap ("full"); nothing was changed."""
+
+    def __init__(self, reason, customer_ids):
+        super().__init__(f"{reason} customers: " + ", ".join(customer_ids))
+        self.reason = reason
+        self.customer_ids = list(customer_ids)
+        #: Indexes into the request's list where those ids stand.
+        self.positions = []
+
+
 class TooLarge(StoreError):
     """The state is too large for one step (a snapshot, a reset): the CLI works in batches."""
 

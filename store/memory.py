@@ -8,7 +8,7 @@ import bisect
 import threading
 
 from .base import Page, Store, label_json, name_key
-from .errors import Conflict, NotFound, TooManyLabels, UnknownLabels
+from .errors import Conflict, CustomersRefused, NotFound, TooManyLabels, UnknownLabels
 from .journal import MemoryJournal
 
 
@@ -132,6 +132,23 @@ class MemoryStore(Store):
             numbers, next_after = carriers.page(limit, int(after) if after is not None else None)
             customers = [dict(self._customers[self._by_number[n]]) for n in numbers]
             return Page(customers, str(next_after) if next_after is not None else None)
+
+    def _change_carriers(self, label_id, change, customer_ids, cap):
+        with self._lock:
+            if label_id not in self._labels:
+                raise NotFound("label", label_id)
+            unknown = [i for i in customer_ids if i not in self._customers]
+            if unknown:
+                raise CustomersRefused("unknown", unknown)
+            attach = change == "attach"
+            changed = [i for i in customer_ids if (label_id in self._attached[i]) != attach]
+            full = [i for i in changed if attach and len(self._attached[i]) >= cap]
+            if full:
+                raise CustomersRefused("full", full)
+            for customer_id in changed:
+                self._change(customer_id, change, [label_id], cap)
+            done = set(changed)
+            return changed, [i for i in customer_ids if i not in done], len(self._carriers[label_id])
 
     # -- customers ---------------------------------------------------------------
 

@@ -14,7 +14,7 @@ import redis
 
 from . import bulk, layout
 from .base import COUNTED_LABEL_FIELDS, CUSTOMER_FIELDS, LABEL_FIELDS, Page, Store, name_key
-from .errors import Conflict, NotFound, StoreUnavailable, TooLarge, TooManyLabels, UnknownLabels
+from .errors import Conflict, CustomersRefused, NotFound, StoreUnavailable, TooLarge, TooManyLabels, UnknownLabels
 from .journal import RedisJournal
 from .redis_support import availability, card, change_args, pairs, record
 
@@ -31,6 +31,7 @@ SCRIPTS = (
     "label",
     "carriers_page",
     "customer_labels",
+    "change_carriers",
     "segment",
     "replace",
 )
@@ -254,6 +255,15 @@ class RedisStore(Store):
             return None
         customers = [record(flat, CUSTOMER_FIELDS) for _, flat in found[:limit]]
         return Page(customers, str(found[limit - 1][0]) if len(found) > limit else None)
+
+    def _change_carriers(self, label_id, change, customer_ids, cap):
+        keys = [self._label_key(label_id), self._key("label-cards")]
+        status, *rest = self._run("change_carriers", keys, [self._c, self._p, change, cap, *customer_ids])
+        if status == "missing":
+            raise NotFound("label", label_id)
+        if status != "ok":
+            raise CustomersRefused(status, rest[0])
+        return rest
 
     # -- customers ---------------------------------------------------------------
 

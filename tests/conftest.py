@@ -131,6 +131,7 @@ BODIES = {
     "CustomerUpdate": {"name": "Renamed"},
     "CustomerLabelsChange": {"labels": ["vip"]},
     "CustomerLabelsReplace": {"labels": ["vip"]},
+    "LabelCustomersChange": {"customers": ["3f2b8e4a-9c1d-4e5f-8a7b-6c5d4e3f2a1b"]},
     "FaultRule": {"status": 503, "times": 1},
 }
 

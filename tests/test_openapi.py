@@ -27,9 +27,10 @@ SETTINGS = {
     "operations": [
         {
             # A schema-valid attach, replace or snapshot may still name labels
-            # that do not exist (or pass the cap, or repeat an id): the
-            # contract's answer is 422.
-            "include-operation-id-regex": "^(createCustomerLabels|replaceCustomerLabels|putSnapshot)$",
+            # that do not exist (or pass the cap, or repeat an id), and a change of a
+            # label's customers customers that do not exist: the contract's answer is 422.
+            "include-operation-id-regex": "^(createCustomerLabels|replaceCustomerLabels|putSnapshot"
+            "|attachLabelCustomers|detachLabelCustomers)$",
             "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "401", "403", "404", "422"]}},
         },
         {

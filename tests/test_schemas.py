@@ -20,6 +20,9 @@ VALID = {
     "customer-create": {"id": "3f2b8e4a-9c1d-4e5f-8a7b-6c5d4e3f2a1b", "name": "Ada", "email": "ada@example.com"},
     "customer-update": {"name": "Ada King", "email": None},
     "customer-labels-change": {"labels": ["vip", "beta", "newsletter"]},
+    "label-customers-change": {
+        "customers": ["3f2b8e4a-9c1d-4e5f-8a7b-6c5d4e3f2a1b", "9A8B7C6D-5E4F-4A3B-8C2D-1E0F9A8B7C6D"]
+    },
     "customer-labels-replace": {"labels": ["vip", "beta", "vip"]},
     "fault-rule": {"method": "post", "path": "/customers/customers/{customerId}/labels", "status": 503, "times": 2},
     "fixture": {

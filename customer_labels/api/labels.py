@@ -50,3 +50,22 @@ def list_label_customers(label_id):
     store = get_store()
     limit, after = page_args("number", owner=lambda: store.get_label(label_id))
     return page(store.label_customers(label_id, limit, after))
+
+
+@bp.post("/<label_id>/customers")
+@auth.login_required(role="editor")
+def attach_label_customers(label_id):
+    return _change_carriers(label_id, "attach")
+
+
+@bp.delete("/<label_id>/customers")
+@auth.login_required(role="editor")
+def detach_label_customers(label_id):
+    return _change_carriers(label_id, "detach")
+
+
+def _change_carriers(label_id, change):
+    """Attach or detach the label for the body's customers; what changed."""
+    store = get_store()
+    body = json_body("label-customers-change", owner=lambda: store.get_label(label_id))
+    return store.change_carriers(label_id, change, body["customers"])
