@@ -17,6 +17,7 @@ from .store.errors import (
     Conflict,
     CustomersRefused,
     NotFound,
+    PreconditionFailed,
     StoreUnavailable,
     TooLarge,
     TooManyLabels,
@@ -128,6 +129,11 @@ def _customers_refused(err):
     return problem(422, detail, title=title, errors=errors, **{key: err.customer_ids})
 
 
+def _precondition_failed(err):
+    detail = "The resource changed since the ETag in If-Match was read, so nothing was changed: read it again."
+    return problem(412, detail)
+
+
 def _too_large(err):
     detail = (
         f"The state is too large for one step: {err.what}. Move a state of this size with the CLI, "
@@ -161,6 +167,7 @@ HANDLERS = {
     UnknownLabels: _unknown_labels,
     TooManyLabels: _too_many_labels,
     CustomersRefused: _customers_refused,
+    PreconditionFailed: _precondition_failed,
     TooLarge: _too_large,
     BadNamespace: _bad_namespace,
     StoreUnavailable: _store_unavailable,

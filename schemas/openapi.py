@@ -334,6 +334,30 @@ SEGMENT_FILTERS = [
     )
 ]
 FILTERED = ("listCustomers", "countCustomers")
+#: Conditional requests (api.preconditions): the reads that answer with an ETag (and a 304
+#: to If-None-Match), and the writes that take If-Match (a 412 when it no longer matches).
+TAGGED_READS = ("getCustomerLabels", "getLabel", "getCustomer")
+GUARDED = (
+    "createCustomerLabels",
+    "deleteCustomerLabels",
+    "replaceCustomerLabels",
+    "updateLabel",
+    "deleteLabel",
+    "updateCustomer",
+    "deleteCustomer",
+)
+#: If-Match and If-None-Match: * or entity tags (RFC 9110) separated by commas; the list
+#: may be empty (then If-Match matches nothing, and If-None-Match everything).
+CONDITION_PATTERN = r'^(\*|(W/)?"[!#-~]*"([ \t]*,[ \t]*(W/)?"[!#-~]*")*)?$'
+CONDITIONS = {
+    "If-None-Match": "An ETag this resource was answered with (or *): while it still has it, a 304 with no body.",
+    "If-Match": "The ETag the resource was read with (or *): if it has another now, a 412 and "
+    "nothing changes. Checked in the same step as the change.",
+}
+ETAG = {
+    "description": "The strong tag of what this answer shows: send it back as If-Match or If-None-Match.",
+    "schema": {"type": "string"},
+}
 #: The mock's request headers: on the API's operations, and the namespace on the admin API's too.
 MOCK_HEADERS = {
     "Prefer": {
@@ -402,6 +426,7 @@ ERRORS = {
     408: f"The body did not arrive within {BODY_SECONDS} s of the headers.",
     413: f"The body is larger than {MAX_BODY_BYTES // 1024} KiB.",
     422: "The body breaks the schema or a rule.",
+    412: "If-Match names no tag the resource has now: it changed since it was read, and nothing was changed.",
     405: "This path does not support that method (see Allow); only for a method not listed here.",
     500: "The mock was asked for it (Prefer: code=500); the service itself answers 500 only for a bug.",
     502: "Only from the mock, forced by a fault rule.",
@@ -513,16 +538,16 @@ def _error_statuses(op, mock=False):
             statuses.add(429)
         if op.role != "reader":
             statuses.add(403)
-    if "{" in op.path:
-        statuses.add(404)
-    if op.body:
-        statuses |= {400, 408, 413, 422}
-    if op.page or op.op_id in FILTERED:
-        statuses.add(400)
-    if op.conflict:
-        statuses.add(409)
-    if op.store:
-        statuses.add(503)
+    for applies, found in (
+        ("{" in op.path, {404}),
+        (op.body, {400, 408, 413, 422}),
+        (op.page or op.op_id in FILTERED + TAGGED_READS, {400}),  # a query, or If-None-Match
+        (op.conflict, {409}),
+        (op.op_id in GUARDED, {400, 412}),  # If-Match malformed, or not matching
+        (op.store, {503}),
+    ):
+        if applies:
+            statuses |= found
     return sorted(statuses)
 
 
@@ -549,8 +574,8 @@ def _links(op):
     return links
 
 
-def _responses(op, mock=False):
-    """Every answer of ``op``: its success, its problems, and what the server answers itself."""
+def _success(op):
+    """The answer of ``op`` when it succeeds."""
     success = {"description": op.summary}
     if op.result == "Metrics":
         success["content"] = {"text/plain": {"schema": {"type": "string"}, "example": examples.RESULTS[op.result]}}
@@ -560,7 +585,16 @@ def _responses(op, mock=False):
         location = {"description": "The new resource's URL.", "required": True, "schema": {"type": "string"}}
         success["headers"] = {"Location": location}
         success["links"] = _links(op)
-    responses = {str(op.ok): success}
+    if op.op_id in TAGGED_READS + GUARDED and op.ok == 200:
+        success["headers"] = {"ETag": ETAG}
+    return success
+
+
+def _responses(op, mock=False):
+    """Every answer of ``op``: its success, its problems, and what the server answers itself."""
+    responses = {str(op.ok): _success(op)}
+    if op.op_id in TAGGED_READS:
+        responses["304"] = {"description": "Not modified: If-None-Match names its tag.", "headers": {"ETag": ETAG}}
     for status in _error_statuses(op, mock):
         example = examples.problem(status, ERRORS[status])
         response = {
@@ -596,6 +630,11 @@ def _operation(op, mock=False):
         params += JOURNAL_FILTERS
     if op.op_id in FILTERED:
         params += SEGMENT_FILTERS
+    condition = "If-None-Match" if op.op_id in TAGGED_READS else "If-Match" if op.op_id in GUARDED else None
+    if condition:
+        params.append(
+            {"name": condition, "in": "header", "description": CONDITIONS[condition], "schema": {"type": "string"}}
+        )
     if mock and _tag(op.path) != "Service":  # the API's take both; the admin API, the namespace
         admin = _tag(op.path) == "Mock"
         params += [MOCK_HEADERS[name] for name in MOCK_HEADERS if not (admin and name == "Prefer")]

@@ -9,13 +9,14 @@ constants and functions of this module, which every backend takes from here.
 
 import abc
 import contextlib
+import hashlib
 import json
 import unicodedata
 import uuid
 from collections import namedtuple
 from datetime import UTC, datetime
 
-from .errors import CustomersRefused, NotFound, TooManyLabels, UnknownLabels
+from .errors import CustomersRefused, NotFound, PreconditionFailed, TooManyLabels, UnknownLabels
 
 #: A customer holds at most this many labels.
 LABEL_CAP = 250
@@ -66,6 +67,43 @@ def label_json(label):
     """A label as JSON text, as the API shows it: the one encoder of the label
     cards that backends join a customer's labels from."""
     return json.dumps({field: label.get(field) for field in LABEL_FIELDS}, separators=(",", ":"))
+
+
+# -- ETags: sha1 digests of what the answer shows (lua/tags.lua makes the same) ---------
+
+
+def _sha1(text):
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+def labels_tag(text):
+    """A customer's labels' tag: of the answer's JSON text (``labels_json``)."""
+    return _sha1(text)
+
+
+def label_tag(label):
+    """A label's tag: of its JSON (``label_json``), a space, and its ``customerCount``."""
+    return _sha1(f"{label_json(label)} {label['customerCount']}")
+
+
+def customer_tag(customer):
+    """A customer's tag: of each field as its length in bytes, ':' and its value, or '-'."""
+    values = (customer.get(field) for field in CUSTOMER_FIELDS)
+    return _sha1("".join("-" if v is None else f"{len(v.encode())}:{v}" for v in values))
+
+
+def guard_of(if_match):
+    """A store's guard from If-Match: '' for none, '*' for any, else the strong tags
+    given, separated by spaces ('-', which no tag equals, when there are none)."""
+    if if_match is None:
+        return ""
+    return "*" if if_match == "*" else " ".join(if_match) or "-"
+
+
+def check_guard(guard, tag):
+    """PreconditionFailed unless ``tag`` (the resource's now) passes ``guard``."""
+    if guard not in ("", "*") and tag not in guard.split(" "):
+        raise PreconditionFailed()
 
 
 def unique(ids):
@@ -157,16 +195,18 @@ class Store(abc.ABC):
             raise NotFound("label", label_id)
         return label
 
-    def update_label(self, label_id, changes):
+    def update_label(self, label_id, changes, if_match=None):
+        """``if_match``: None, "*" or the tags of If-Match (strong ones): PreconditionFailed,
+        changing nothing, unless the label's tag is one of them (after NotFound)."""
         changes = dict(changes, updatedAt=utcnow())
         if "color" in changes:
             changes["color"] = changes["color"].lower()
         new_key = name_key(changes["name"]) if "name" in changes else None
-        return self._update_label(label_id, changes, new_key)
+        return self._update_label(label_id, changes, new_key, guard_of(if_match))
 
-    def delete_label(self, label_id):
+    def delete_label(self, label_id, if_match=None):
         """Delete a label and detach it from every customer, in one step."""
-        if not self._delete_label(label_id):
+        if not self._delete_label(label_id, guard_of(if_match)):
             raise NotFound("label", label_id)
 
     def list_labels(self, limit, after=None):
@@ -207,12 +247,12 @@ class Store(abc.ABC):
             raise NotFound("customer", customer_id)
         return customer
 
-    def update_customer(self, customer_id, changes):
-        return self._update_customer(customer_id, dict(changes, updatedAt=utcnow()))
+    def update_customer(self, customer_id, changes, if_match=None):
+        return self._update_customer(customer_id, dict(changes, updatedAt=utcnow()), guard_of(if_match))
 
-    def delete_customer(self, customer_id):
+    def delete_customer(self, customer_id, if_match=None):
         """Delete a customer together with the labels it carries."""
-        if not self._delete_customer(customer_id):
+        if not self._delete_customer(customer_id, guard_of(if_match)):
             raise NotFound("customer", customer_id)
 
     def list_customers(self, limit, after=None):
@@ -237,7 +277,7 @@ class Store(abc.ABC):
 
     # -- a customer's labels ---------------------------------------------------
 
-    def labels_json(self, customer_id, change="get", label_ids=()):
+    def labels_json(self, customer_id, change="get", label_ids=(), if_match=None):
         """The customer's labels after ``change``, as the API's JSON body
         ``{"data": [label, ...]}``, in ``sort_labels`` order, each label as
         ``label_json`` writes it. The one path for get, attach and detach:
@@ -250,14 +290,16 @@ class Store(abc.ABC):
         - "replace" makes the customer carry exactly ``label_ids`` (none: no labels),
           all or none as attach is.
 
-        NotFound when there is no such customer, before anything else.
+        NotFound when there is no such customer, before anything else; then
+        PreconditionFailed unless the answer's tag before passes ``if_match`` (as
+        ``update_label``'s).
         """
-        distinct = unique(label_ids)
+        distinct, guard = unique(label_ids), guard_of(if_match)
         if change == "replace" and len(distinct) > LABEL_CAP:
-            self.get_customer(customer_id)  # a missing customer is a 404 first
+            check_guard(guard, labels_tag(self.labels_json(customer_id)))  # a 404, then a 412, first
             raise TooManyLabels(LABEL_CAP, 0, len(distinct))
         with _positions(label_ids):
-            return self._labels_json(customer_id, change, distinct, LABEL_CAP)
+            return self._labels_json(customer_id, change, distinct, LABEL_CAP, guard)
 
     # -- the whole state, for fixtures and snapshots -------------------------
 
@@ -333,11 +375,13 @@ class Store(abc.ABC):
         """The label, or None."""
 
     @abc.abstractmethod
-    def _update_label(self, label_id, changes, new_key):
-        """Apply changes (new_key set when the name changes); the label after."""
+    def _update_label(self, label_id, changes, new_key, guard=""):
+        """Apply changes (new_key set when the name changes); the label after. With a
+        ``guard`` (``guard_of``), PreconditionFailed unless the label's tag passes it:
+        every primitive that takes one checks it in the same atomic step, after NotFound."""
 
     @abc.abstractmethod
-    def _delete_label(self, label_id):
+    def _delete_label(self, label_id, guard=""):
         """Delete and detach everywhere; False when there was no such label."""
 
     @abc.abstractmethod
@@ -365,11 +409,11 @@ class Store(abc.ABC):
         """The customer, or None."""
 
     @abc.abstractmethod
-    def _update_customer(self, customer_id, changes):
+    def _update_customer(self, customer_id, changes, guard=""):
         """Apply changes; the customer after."""
 
     @abc.abstractmethod
-    def _delete_customer(self, customer_id):
+    def _delete_customer(self, customer_id, guard=""):
         """Delete with its labels; False when there was no such customer."""
 
     @abc.abstractmethod
@@ -390,7 +434,7 @@ class Store(abc.ABC):
         """How many customers ``clauses`` (at least one id) select; UnknownLabels as ``_segment``."""
 
     @abc.abstractmethod
-    def _labels_json(self, customer_id, change, label_ids, cap):
+    def _labels_json(self, customer_id, change, label_ids, cap, guard=""):
         """``labels_json`` for distinct ``label_ids``, in one atomic step, the
         answer joined from the labels' ready-made JSON (``label_json``)."""
 

@@ -18,8 +18,8 @@ from functools import cache
 from redis.cluster import RedisCluster
 from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 
-from .base import CUSTOMER_FIELDS, LABEL_CAP, Page
-from .errors import Conflict, CustomersRefused, NotFound, TooManyLabels, UnknownLabels
+from .base import CUSTOMER_FIELDS, LABEL_CAP, Page, check_guard, labels_tag
+from .errors import Conflict, CustomersRefused, NotFound, PreconditionFailed, TooManyLabels, UnknownLabels
 from .redis_store import DETACH_BATCH, SCRIPTS, RedisStore, glob_pattern
 from .redis_support import availability, pairs, record
 
@@ -164,11 +164,14 @@ class ClusterStore(RedisStore):
             raise UnknownLabels([i for i in label_ids if i not in known.numbers])
         return known, numbers
 
-    def _labels_json(self, customer_id, change, label_ids, cap, again=True):
+    def _labels_json(self, customer_id, change, label_ids, cap, guard="", again=True):
+        op = f"{change}:{self._guard_count(customer_id, guard)}" if guard and change != "get" else change
         known, numbers = self._numbers(customer_id, change, label_ids)
-        status, *rest = self._customer_step(customer_id, change, cap, *numbers)
+        status, *rest = self._customer_step(customer_id, op, cap, *numbers)
         if status == "missing":
             raise NotFound("customer", customer_id)
+        if status == "precondition":
+            raise PreconditionFailed()
         if status == "cap":
             if again and self._forget_dead(customer_id, rest[2]):
                 return self._labels_json(customer_id, change, label_ids, cap, again=False)
@@ -192,8 +195,26 @@ class ClusterStore(RedisStore):
             if unknown:
                 raise UnknownLabels(unknown)
             return self._labels_json(customer_id, change, label_ids, cap, again=False)
+        return self._joined(latest, carried, hidden)
+
+    @staticmethod
+    def _joined(latest, carried, hidden):
         found = sorted(latest.cards[n] for n in carried if n in latest.cards and n not in hidden)
         return '{"data":[' + ",".join(text for _, text in found) + "]}"
+
+    def _guard_count(self, customer_id, guard):
+        """The change count of the customer's set as read now, if its answer's tag passes
+        ``guard``: the change then applies only to that same set. A change in flight is
+        finished first (a read would not show it yet, so its answer would pass as the
+        one before). Its cards are in another slot: a label renamed between the two
+        steps is not caught."""
+        status, *rest = self._customer_step(customer_id, "get")
+        if status == "missing":
+            raise NotFound("customer", customer_id)
+        c, s, carried, pending, _ = rest
+        latest = self._settled(c, s, carried, pending) if pending else self._fresh(self._version())
+        check_guard(guard, labels_tag(self._joined(latest, carried, ())))
+        return s
 
     def _apply_numbers(self, customer_id, op, numbers, always=False):
         """Detach (or replace with) label numbers, both steps; nothing to do for none,
@@ -273,10 +294,12 @@ class ClusterStore(RedisStore):
             raise Conflict("id", customer_id)
         self._index("add", customer_id, n)  # listed again: a delete of the same id may have unlisted it
 
-    def _delete_customer(self, customer_id):
-        status, *rest = self._customer_step(customer_id, "delete")
+    def _delete_customer(self, customer_id, guard=""):
+        status, *rest = self._customer_step(customer_id, "delete:" + guard)
         if status == "missing":
             return False
+        if status == "precondition":
+            raise PreconditionFailed()
         self._unindex(customer_id, rest[0], rest[2])
         return True
 

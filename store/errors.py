@@ -53,6 +53,10 @@ class CustomersRefused(StoreError):
         self.positions = []
 
 
+class PreconditionFailed(StoreError):
+    """If-Match named no tag the resource has now: it changed since it was read; nothing was changed."""
+
+
 class TooLarge(StoreError):
     """The state is too large for one step (a snapshot, a reset): the CLI works in batches."""
 

@@ -7,7 +7,7 @@ Records are copied on the way in and out, so no caller shares our state.
 import bisect
 import threading
 
-from .base import Page, Store, label_json, name_key
+from .base import Page, Store, check_guard, customer_tag, label_json, label_tag, labels_tag, name_key
 from .errors import Conflict, CustomersRefused, NotFound, TooManyLabels, UnknownLabels
 from .journal import MemoryJournal
 
@@ -93,11 +93,12 @@ class MemoryStore(Store):
         with self._lock:
             return self._counted(label_id) if label_id in self._labels else None
 
-    def _update_label(self, label_id, changes, new_key):
+    def _update_label(self, label_id, changes, new_key, guard=""):
         with self._lock:
             label = self._labels.get(label_id)
             if label is None:
                 raise NotFound("label", label_id)
+            check_guard(guard, label_tag(self._counted(label_id)))
             if new_key is not None:
                 if self._names.get(new_key, label_id) != label_id:
                     raise Conflict("name", changes["name"])
@@ -107,11 +108,12 @@ class MemoryStore(Store):
             self._cards[label_id] = (name_key(label["name"]), label_json(label))
             return self._counted(label_id)
 
-    def _delete_label(self, label_id):
+    def _delete_label(self, label_id, guard=""):
         with self._lock:
-            label = self._labels.pop(label_id, None)
-            if label is None:
+            if label_id not in self._labels:
                 return False
+            check_guard(guard, label_tag(self._counted(label_id)))
+            label = self._labels.pop(label_id)
             del self._cards[label_id]
             del self._names[name_key(label["name"])]
             self._label_ids.discard(label_id)
@@ -168,18 +170,21 @@ class MemoryStore(Store):
             customer = self._customers.get(customer_id)
             return dict(customer) if customer else None
 
-    def _update_customer(self, customer_id, changes):
+    def _update_customer(self, customer_id, changes, guard=""):
         with self._lock:
             customer = self._customers.get(customer_id)
             if customer is None:
                 raise NotFound("customer", customer_id)
+            check_guard(guard, customer_tag(customer))
             customer.update(changes)
             return dict(customer)
 
-    def _delete_customer(self, customer_id):
+    def _delete_customer(self, customer_id, guard=""):
         with self._lock:
-            if self._customers.pop(customer_id, None) is None:
+            if customer_id not in self._customers:
                 return False
+            check_guard(guard, customer_tag(self._customers[customer_id]))
+            del self._customers[customer_id]
             self._customer_ids.discard(customer_id)
             number = self._numbers.pop(customer_id)
             del self._by_number[number]
@@ -230,12 +235,17 @@ class MemoryStore(Store):
             raise NotFound("customer", customer_id)
         return attached
 
-    def _labels_json(self, customer_id, change, label_ids, cap):
-        # Each label's JSON is kept ready in _cards: the answer is a join.
+    def _labels_json(self, customer_id, change, label_ids, cap, guard=""):
         with self._lock:
+            if guard:
+                check_guard(guard, labels_tag(self._answer(customer_id)))
             self._change(customer_id, change, label_ids, cap)
-            cards = sorted(self._cards[i] for i in self._labels_of(customer_id))
-            return '{"data":[' + ",".join(text for _, text in cards) + "]}"
+            return self._answer(customer_id)
+
+    def _answer(self, customer_id):
+        # Each label's JSON is kept ready in _cards: the answer is a join.
+        cards = sorted(self._cards[i] for i in self._labels_of(customer_id))
+        return '{"data":[' + ",".join(text for _, text in cards) + "]}"
 
     def _change(self, customer_id, change, label_ids, cap):
         """Attach, detach or replace (or, for "get", only check the customer exists)."""

@@ -14,7 +14,16 @@ import redis
 
 from . import bulk, layout
 from .base import COUNTED_LABEL_FIELDS, CUSTOMER_FIELDS, LABEL_FIELDS, Page, Store, name_key
-from .errors import Conflict, CustomersRefused, NotFound, StoreUnavailable, TooLarge, TooManyLabels, UnknownLabels
+from .errors import (
+    Conflict,
+    CustomersRefused,
+    NotFound,
+    PreconditionFailed,
+    StoreUnavailable,
+    TooLarge,
+    TooManyLabels,
+    UnknownLabels,
+)
 from .journal import RedisJournal
 from .redis_support import availability, card, change_args, pairs, record
 
@@ -35,8 +44,16 @@ SCRIPTS = (
     "segment",
     "replace",
 )
-#: Scripts that answer with a customer's labels start with lua/cards.lua.
-USES_CARDS = ("customer_labels",)
+#: What scripts start with: lua/cards.lua for those that answer with a customer's labels,
+#: lua/tags.lua for those that check If-Match.
+INCLUDES = {
+    "customer_labels": ("cards", "tags"),
+    "update_label": ("tags",),
+    "delete_label": ("tags",),
+    "update_customer": ("tags",),
+    "delete_customer": ("tags",),
+    "cluster/customer": ("tags",),
+}
 #: The catalogue's keys a replace is given (replace.lua), in its order.
 REPLACE_KEYS = ("seeded", *bulk.CATALOGUE_KEYS, "layout", "version", "label-log")
 #: Every label write bumps ``version`` and notes the label in ``label-log``: what
@@ -174,7 +191,7 @@ class RedisStore(Store):
         flat = self._run("label", [self._label_key(label_id)], [self._c])
         return record(flat, COUNTED_LABEL_FIELDS) if flat else None
 
-    def _update_label(self, label_id, changes, new_key):
+    def _update_label(self, label_id, changes, new_key, guard=""):
         # The card is built here, from the label as read plus the changes (one
         # encoder); the script applies both unless the label changed meanwhile.
         keys = [self._label_key(label_id), *map(self._key, ("label-names", "label-cards", *LOGGED))]
@@ -184,7 +201,7 @@ class RedisStore(Store):
                 raise NotFound("label", label_id)
             label = {**record(flat, LABEL_FIELDS), **changes}
             after = card(label, new_key or flat["key"])
-            args = [label_id, flat.get("v", "0"), new_key or "", after, *change_args(changes)]
+            args = [label_id, flat.get("v", "0"), new_key or "", after, guard, *change_args(changes)]
             status = self._run("update_label", [*keys, self._key(f"carriers:{flat['n']}")], args)
             if isinstance(status, list):  # ['ok', how many customers carry it]
                 return {**label, "customerCount": status[1]}
@@ -192,21 +209,26 @@ class RedisStore(Store):
                 raise NotFound("label", label_id)
             if status == "name":
                 raise Conflict("name", label["name"])
+            if status == "precondition":
+                raise PreconditionFailed()
         raise StoreUnavailable(f"label {label_id!r} kept changing while it was updated")
 
-    def _delete_label(self, label_id):
-        deleted = self._drop_label(label_id)
+    def _delete_label(self, label_id, guard=""):
+        deleted = self._drop_label(label_id, guard)
         self._detach_dropped_labels()
         return deleted
 
-    def _drop_label(self, label_id):
+    def _drop_label(self, label_id, guard=""):
         """The first step: out of the catalogue, so nothing can see or attach it."""
         keys = [
             self._label_key(label_id),
             *map(self._key, ("label-names", "labels", "label-ids", "label-gc", "label-cards", "label-numbers")),
             *map(self._key, LOGGED),
         ]
-        return self._run("delete_label", keys, [label_id]) != 0
+        number = self._run("delete_label", keys, [label_id, guard, self._c])
+        if number == -1:
+            raise PreconditionFailed()
+        return number != 0
 
     def _detach_dropped_labels(self):
         """The second: detach dropped labels from their carriers, a batch a script.
@@ -280,15 +302,20 @@ class RedisStore(Store):
         flat = self._hash(self._customer_key(customer_id))
         return record(flat, CUSTOMER_FIELDS) if flat else None
 
-    def _update_customer(self, customer_id, changes):
-        flat = self._run("update_customer", [self._customer_key(customer_id)], change_args(changes))
+    def _update_customer(self, customer_id, changes, guard=""):
+        flat = self._run("update_customer", [self._customer_key(customer_id)], [guard, *change_args(changes)])
         if not flat:
             raise NotFound("customer", customer_id)
+        if flat == "precondition":
+            raise PreconditionFailed()
         return record(flat, CUSTOMER_FIELDS)
 
-    def _delete_customer(self, customer_id):
+    def _delete_customer(self, customer_id, guard=""):
         keys = [self._customer_key(customer_id), self._attached_key(customer_id), self._key("customers")]
-        return self._run("delete_customer", keys, [self._c, customer_id]) == 1
+        deleted = self._run("delete_customer", keys, [self._c, customer_id, guard])
+        if deleted == -1:
+            raise PreconditionFailed()
+        return deleted == 1
 
     def _list_customers(self, limit, after):
         return self._page([self._key("customers")], limit, after, f"{self._p}customer:{{", "}", CUSTOMER_FIELDS)
@@ -335,17 +362,19 @@ class RedisStore(Store):
 
     # -- a customer's labels -------------------------------------------------------
 
-    def _labels_json(self, customer_id, change, label_ids, cap):
-        status, *rest = self._run("customer_labels", *self._labels_call(customer_id, change, label_ids, cap))
+    def _labels_json(self, customer_id, change, label_ids, cap, guard=""):
+        status, *rest = self._run("customer_labels", *self._labels_call(customer_id, change, label_ids, cap, guard))
         if status == "missing":
             raise NotFound("customer", customer_id)
+        if status == "precondition":
+            raise PreconditionFailed()
         if status == "unknown":
             raise UnknownLabels(rest[0])
         if status == "cap":
             raise TooManyLabels(cap, rest[0], rest[1])
         return rest[0]
 
-    def _labels_call(self, customer_id, change, label_ids, cap):
+    def _labels_call(self, customer_id, change, label_ids, cap, guard=""):
         """customer_labels.lua's keys and arguments (the benchmarks pipeline the script)."""
         keys = [
             self._customer_key(customer_id),
@@ -353,7 +382,7 @@ class RedisStore(Store):
             self._key("label-numbers"),
             self._key("label-cards"),
         ]
-        return keys, [self._c, change, cap, *label_ids]
+        return keys, [self._c, change, cap, guard, *label_ids]
 
     # -- the whole state ---------------------------------------------------------------
 
@@ -404,8 +433,7 @@ class RedisStore(Store):
 
 def _lua(name):
     lua = resources.files(__package__) / "lua"
-    text = (lua / f"{name}.lua").read_text()
-    return (lua / "cards.lua").read_text() + text if name in USES_CARDS else text
+    return "".join((lua / f"{part}.lua").read_text() for part in (*INCLUDES.get(name, ()), name))
 
 
 def _tag(customer_id):

@@ -11,7 +11,7 @@ from customer_labels.settings import ConfigError
 from customer_labels.store import ClusterStore, RedisStore, StoreUnavailable, layout, namespaces_of
 from customer_labels.store.base import label_json
 
-from .conftest import API_TOKENS, TOKENS, auth, labels_of
+from .conftest import API_TOKENS, TOKENS, auth, fake_redis, labels_of
 from .processes import ROOT, call, start, stop, wait_until_up, web_command
 from .redis_server import free_port
 
@@ -51,9 +51,7 @@ def old_store(request):
         client = request.getfixturevalue("real_redis")
         make = RedisStore
     else:
-        import fakeredis
-
-        client = fakeredis.FakeRedis(server=fakeredis.FakeServer(), decode_responses=True)
+        client = fake_redis()
         make = RedisStore
     load_keys(client, LAYOUT_1["keys"])
     return make(client, PREFIX)
@@ -263,12 +261,7 @@ def test_a_cluster_of_layout_2_reads_back_the_same_without_copies_and_with_exact
 
 @pytest.mark.parametrize("kind", [pytest.param("fakeredis", marks=pytest.mark.fast), "redis"])
 def test_layout_3_gets_nfc_name_keys_and_compact_cards_and_both_cafes_stay(kind, request, caplog):
-    if kind == "redis":
-        client = request.getfixturevalue("real_redis")
-    else:
-        import fakeredis
-
-        client = fakeredis.FakeRedis(server=fakeredis.FakeServer(), decode_responses=True)
+    client = request.getfixturevalue("real_redis") if kind == "redis" else fake_redis()
     load_keys(client, LAYOUT_3["keys"])
     store = RedisStore(client, PREFIX)
     app = create_app({"TESTING": True, "API_TOKENS": API_TOKENS, "STORE": store})  # a start migrates

@@ -25,8 +25,8 @@ def init_app(app):
 
 
 def _no_content_no_type(response):
-    """A 204 has no body, so no Content-Type (Flask would say text/html)."""
-    if response.status_code == 204:
+    """A 204 or 304 has no body, so no Content-Type (Flask would say text/html)."""
+    if response.status_code in (204, 304):
         response.headers.pop("Content-Type", None)
     return response
 
@@ -44,8 +44,16 @@ def _cors(app):
     CORS(
         app,
         origins="*" if "*" in origins else origins,
-        allow_headers=["Authorization", "Content-Type", "Prefer", "X-Mock-Namespace", "X-Request-ID"],
-        expose_headers=["X-Request-ID", "Location", "Retry-After", "Preference-Applied", "WWW-Authenticate"]
+        allow_headers=[
+            "Authorization",
+            "Content-Type",
+            "If-Match",
+            "If-None-Match",
+            "Prefer",
+            "X-Mock-Namespace",
+            "X-Request-ID",
+        ],
+        expose_headers=["X-Request-ID", "ETag", "Location", "Retry-After", "Preference-Applied", "WWW-Authenticate"]
         + list(RATE_LIMIT_HEADERS),
         max_age=600,
     )

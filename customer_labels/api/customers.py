@@ -4,7 +4,9 @@ from flask import Blueprint, url_for
 
 from ..auth import auth
 from ..store import get_store
+from ..store.base import customer_tag
 from .inputs import customer_id, filter_labels, json_body, page, segment_args
+from .preconditions import if_match, owner, tagged_json
 
 bp = Blueprint("customers", __name__, url_prefix="/customers")
 
@@ -39,7 +41,7 @@ def create_customer():
 @bp.get("/customers/<raw_id>")
 @auth.login_required(role="reader")
 def get_customer(raw_id):
-    return get_store().get_customer(customer_id(raw_id))
+    return tagged_json(get_store().get_customer(customer_id(raw_id)), customer_tag)
 
 
 @bp.patch("/customers/<raw_id>")
@@ -47,12 +49,14 @@ def get_customer(raw_id):
 def update_customer(raw_id):
     ident = customer_id(raw_id)
     store = get_store()
-    changes = json_body("customer-update", owner=lambda: store.get_customer(ident))
-    return store.update_customer(ident, changes)
+    guard = if_match(read := lambda: store.get_customer(ident))
+    changes = json_body("customer-update", owner=owner(read, customer_tag, guard))
+    return tagged_json(store.update_customer(ident, changes, guard), customer_tag)
 
 
 @bp.delete("/customers/<raw_id>")
 @auth.login_required(role="admin")
 def delete_customer(raw_id):
-    get_store().delete_customer(customer_id(raw_id))
+    ident, store = customer_id(raw_id), get_store()
+    store.delete_customer(ident, if_match(lambda: store.get_customer(ident)))
     return "", 204

@@ -4,7 +4,9 @@ from flask import Blueprint, url_for
 
 from ..auth import auth
 from ..store import get_store
+from ..store.base import label_tag
 from .inputs import json_body, page, page_args
+from .preconditions import if_match, owner, tagged_json
 
 bp = Blueprint("labels", __name__, url_prefix="/labels/labels")
 
@@ -26,21 +28,23 @@ def create_label():
 @bp.get("/<label_id>")
 @auth.login_required(role="reader")
 def get_label(label_id):
-    return get_store().get_label(label_id)
+    return tagged_json(get_store().get_label(label_id), label_tag)
 
 
 @bp.patch("/<label_id>")
 @auth.login_required(role="admin")
 def update_label(label_id):
     store = get_store()
-    changes = json_body("label-update", owner=lambda: store.get_label(label_id))
-    return store.update_label(label_id, changes)
+    guard = if_match(read := lambda: store.get_label(label_id))
+    changes = json_body("label-update", owner=owner(read, label_tag, guard))
+    return tagged_json(store.update_label(label_id, changes, guard), label_tag)
 
 
 @bp.delete("/<label_id>")
 @auth.login_required(role="admin")
 def delete_label(label_id):
-    get_store().delete_label(label_id)
+    store = get_store()
+    store.delete_label(label_id, if_match(lambda: store.get_label(label_id)))
     return "", 204
 
 

@@ -8,18 +8,21 @@
 -- (C is the catalogue prefix, ARGV[1]; these lie in the slot of KEYS[3] and KEYS[4]).
 -- ARGV[1] catalogue key prefix, ARGV[2] 'get', 'attach', 'detach' or 'replace' (the
 -- customer carries exactly the ids given, all or nothing like attach), ARGV[3] label cap,
--- ARGV[4..] distinct label ids
--- Returns {'ok', the labels as JSON: {"data": [label, ...]}}, {'missing'}, {'unknown', {ids}}
--- or {'cap', attached, adding}.
+-- ARGV[4] the If-Match guard (tags.lua: the answer's tag before), ARGV[5..] distinct label ids
+-- Returns {'ok', the labels as JSON: {"data": [label, ...]}}, {'missing'}, {'unknown', {ids}},
+-- {'cap', attached, adding} or {'precondition'}.
 local cat, mode = ARGV[1], ARGV[2]
 local c = redis.call('HGET', KEYS[1], 'n')
 if not c then return {'missing'} end
+if ARGV[4] ~= '' and not matches(ARGV[4], redis.sha1hex((answer(KEYS[4], redis.call('SMEMBERS', KEYS[2]))))) then
+  return {'precondition'}
+end
 if mode == 'replace' then
   local wanted, unknown = {}, {}
-  if #ARGV >= 4 then
-    local found = redis.call('HMGET', KEYS[3], unpack(ARGV, 4))
-    for i = 4, #ARGV do
-      local n = found[i - 3]
+  if #ARGV >= 5 then
+    local found = redis.call('HMGET', KEYS[3], unpack(ARGV, 5))
+    for i = 5, #ARGV do
+      local n = found[i - 4]
       if n then wanted[n] = true else unknown[#unknown + 1] = ARGV[i] end
     end
   end
@@ -38,11 +41,11 @@ if mode == 'replace' then
       redis.call('SETBIT', cat .. 'carriers:' .. n, c, 1)
     end
   end
-elseif mode ~= 'get' and #ARGV >= 4 then
+elseif mode ~= 'get' and #ARGV >= 5 then
   local unknown, numbers = {}, {}
-  local found = redis.call('HMGET', KEYS[3], unpack(ARGV, 4))
-  for i = 4, #ARGV do
-    local n = found[i - 3]
+  local found = redis.call('HMGET', KEYS[3], unpack(ARGV, 5))
+  for i = 5, #ARGV do
+    local n = found[i - 4]
     if n then numbers[#numbers + 1] = n else unknown[#unknown + 1] = ARGV[i] end
   end
   if mode == 'attach' then

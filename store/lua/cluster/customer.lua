@@ -3,15 +3,17 @@
 -- hash's 's', adds the numbers it changed to 'p' (changed, their bits perhaps not yet
 -- following), and is noted in the slot's pending zset, where the sweep finds it.
 -- KEYS[1] customer hash, KEYS[2] its label set, KEYS[3] its slot's pending zset
--- ARGV[1] op, ARGV[2] customer id, ARGV[3] now; then for 'attach', 'detach' and
+-- ARGV[1] op, then for an If-Match guard ':' and for 'delete' the guard (tags.lua), for
+-- a change of the set the change count it had when read; ARGV[2] customer id, ARGV[3] now; then for 'attach', 'detach' and
 -- 'replace' (the set becomes exactly the numbers given): the label cap, label numbers; 'create': its number, field, value, ...; 'settle' (the
 -- sweep saw the bits follow change ARGV[4]): that change count, the pending entry, and
 -- the customer number it names (a customer made again has another: the entry just goes).
 -- Returns {'ok', customer number, change count, {numbers in the set}, {numbers in 'p'},
--- {numbers this changed}}
+-- {numbers this changed}}, {'precondition'}
 -- ('delete': the set it had), {'missing'}, {'cap', attached, adding, {numbers in the set}};
 -- 'create': 1, or 0 when the id is taken.
-local op, id = ARGV[1], ARGV[2]
+local op, guard = string.match(ARGV[1], '^(%a+):?(.*)$')
+local id = ARGV[2]
 if op == 'create' then
   if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
   redis.call('HSET', KEYS[1], 'n', unpack(ARGV, 4))
@@ -25,6 +27,9 @@ if op == 'settle' then
   return 1
 end
 if not c then return {'missing'} end
+if guard ~= '' and (op == 'delete' and not matches(guard, customer_tag(KEYS[1])) or op ~= 'delete' and guard ~= (s or '0')) then
+  return {'precondition'}
+end
 local changed = {}
 if op == 'attach' and #ARGV > 4 then
   local numbers = {unpack(ARGV, 5)}
