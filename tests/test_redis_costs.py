@@ -44,6 +44,38 @@ def test_customer_labels_requests_make_one_round_trip(live, monkeypatch, method,
     assert trips.count == 5
 
 
+@pytest.mark.parametrize(
+    "method, body", [("post", {"labels": ["l3"]}), ("delete", {"labels": ["l5"]}), ("put", {"labels": ["l4"]})]
+)
+def test_an_etag_guarded_change_makes_one_round_trip_as_an_unguarded_one(live, monkeypatch, method, body):
+    client, _, customer = live
+    url = f"/customers/customers/{customer}/labels"
+    client.post(url, json={"labels": ["l5"]}, headers=auth("editor"))
+    tag = client.get(url, headers=auth("reader")).headers["ETag"]
+    getattr(client, method)(url, json=body, headers={**auth("editor"), "If-Match": '"other"'})  # the script loaded
+    trips = RoundTrips(monkeypatch)
+    response = getattr(client, method)(url, json=body, headers={**auth("editor"), "If-Match": tag})
+    assert response.status_code == 200 and trips.count == 1
+    assert getattr(client, method)(url, json=body, headers={**auth("editor"), "If-Match": tag}).status_code == 412
+    assert trips.count == 2
+
+
+def test_a_segment_and_a_bulk_change_make_one_round_trip_each(live, monkeypatch):
+    client, store, customer = live
+    others = [store.create_customer({"name": f"C{i}"})["id"] for i in range(20)]
+    query = "/customers/customers?labels.all=l1,l2&labels.none=l3"
+    client.get(query, headers=auth("reader"))
+    client.post("/labels/labels/l1/customers", json={"customers": [customer]}, headers=auth("editor"))
+    trips = RoundTrips(monkeypatch)
+    response = client.post("/labels/labels/l1/customers", json={"customers": others}, headers=auth("editor"))
+    assert response.status_code == 200 and trips.count == 1
+    client.post("/labels/labels/l2/customers", json={"customers": others[:5]}, headers=auth("editor"))
+    trips.count = 0
+    assert [c["id"] for c in client.get(query, headers=auth("reader")).json["data"]] == others[:5]
+    assert client.get("/customers/customer-count?labels.any=l1", headers=auth("reader")).json["count"] == 21
+    assert trips.count == 2
+
+
 def test_errors_cost_one_round_trip_too(live, monkeypatch):
     client, _, customer = live
     url = f"/customers/customers/{customer}/labels"
