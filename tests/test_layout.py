@@ -83,6 +83,33 @@ def test_a_state_of_layout_1_reads_back_the_same_after_the_migration(old_store):
     assert [label["name"] for label in labels_of(old_store, customer)] == ["Café/Bar 2", "VIP"]
 
 
+def test_an_old_state_serves_segments_bulk_changes_and_etags(old_store):
+    """What this release added reads what the release before layouts wrote: the bitmaps
+    it kept give segments and counts, and its cards give the tags that guard writes."""
+    client = create_app({"TESTING": True, "API_TOKENS": API_TOKENS, "STORE": old_store}).test_client()
+    export = LAYOUT_1["reads"]["export"]
+    carried = {customer["id"]: set(customer["labels"]) for customer in export["customers"]}
+    for query, selected in (
+        ("labels.all=vip", {c for c, labels in carried.items() if "vip" in labels}),
+        ("labels.none=vip", {c for c, labels in carried.items() if "vip" not in labels}),
+        ("labels.any=vip,cafe", {c for c, labels in carried.items() if labels & {"vip", "cafe"}}),
+    ):
+        listed = client.get(f"/customers/customers?{query}", headers=auth("reader")).json["data"]
+        assert {customer["id"] for customer in listed} == selected, query
+        assert client.get(f"/customers/customer-count?{query}", headers=auth("reader")).json["count"] == len(selected)
+    label = client.get("/labels/labels/churn", headers=auth("reader"))
+    assert label.json["customerCount"] == sum("churn" in labels for labels in carried.values())
+    everyone = list(carried)
+    response = client.post("/labels/labels/churn/customers", json={"customers": everyone}, headers=auth("editor"))
+    assert response.status_code == 200 and response.json["customerCount"] == len(everyone)
+    customer = everyone[0]
+    url = f"/customers/customers/{customer}/labels"
+    tag = client.get(url, headers=auth("reader")).headers["ETag"]
+    guarded = {**auth("editor"), "If-Match": tag}
+    assert client.put(url, json={"labels": ["vip"]}, headers=guarded).status_code == 200
+    assert client.put(url, json={"labels": []}, headers=guarded).status_code == 412
+
+
 def test_a_namespace_is_migrated_on_its_first_use(old_store):
     app = create_app({"TESTING": True, "API_TOKENS": API_TOKENS, "STORE": old_store, "MOCK_MODE": True})
     # The namespace was last used when the state was recorded: the clock stands a
