@@ -135,30 +135,20 @@ def customer_record(fields, now):
 
 
 @contextlib.contextmanager
-def _positions(label_ids):
-    """On UnknownLabels, name every place in the request that holds an unknown id."""
+def _positions(ids, error, named):
+    """On ``error``, name every place in the request's ``ids`` that holds one of the ids
+    the error names (its attribute ``named``)."""
     try:
         yield
-    except UnknownLabels as err:
-        unknown = set(err.label_ids)
-        err.positions = [i for i, label_id in enumerate(label_ids) if label_id in unknown]
+    except error as err:
+        found = set(getattr(err, named))
+        err.positions = [i for i, ident in enumerate(ids) if ident in found]
         raise
 
 
 def _clauses(clauses):
     """Every clause, each id once."""
     return {clause: unique(clauses.get(clause, ())) for clause in CLAUSES}
-
-
-@contextlib.contextmanager
-def _customer_positions(customer_ids):
-    """On CustomersRefused, name every place in the request that holds one of them."""
-    try:
-        yield
-    except CustomersRefused as err:
-        refused = set(err.customer_ids)
-        err.positions = [i for i, customer_id in enumerate(customer_ids) if customer_id in refused]
-        raise
 
 
 class Store(abc.ABC):
@@ -230,7 +220,7 @@ class Store(abc.ABC):
         carry it (or, to detach, do not) are left as they are. NotFound for no such label.
         What changed: {"changed": [id], "unchanged": [id], "customerCount": n}."""
         ids = [customer_id.lower() for customer_id in customer_ids]
-        with _customer_positions(ids):
+        with _positions(ids, CustomersRefused, "customer_ids"):
             changed, unchanged, count = self._change_carriers(label_id, change, unique(ids), LABEL_CAP)
         return {"changed": changed, "unchanged": unchanged, "customerCount": count}
 
@@ -298,7 +288,7 @@ class Store(abc.ABC):
         if change == "replace" and len(distinct) > LABEL_CAP:
             check_guard(guard, labels_tag(self.labels_json(customer_id)))  # a 404, then a 412, first
             raise TooManyLabels(LABEL_CAP, 0, len(distinct))
-        with _positions(label_ids):
+        with _positions(label_ids, UnknownLabels, "label_ids"):
             return self._labels_json(customer_id, change, distinct, LABEL_CAP, guard)
 
     # -- the whole state, for fixtures and snapshots -------------------------
