@@ -32,6 +32,7 @@ from customer_labels.store.base import labels_tag  # noqa: E402
 SEGMENTS = {
     "all 2, none 1": "labels.all=label-1,label-2&labels.none=label-3",
     "any 3": "labels.any=label-4,label-5,label-6",
+    "none 1 alone": "labels.none=label-7",
 }
 BULK = 1000
 

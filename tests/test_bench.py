@@ -68,6 +68,6 @@ def test_quick_segments_benchmark_runs_and_writes_its_table(tmp_path):
     require("redis-server", package="redis-server")
     quick("bench/segments.py", tmp_path, 300)
     result = json.loads((tmp_path / "segments.json").read_text())
-    assert len(result["rows"]) == 6 and result["slowest_command"]["ms"] > 0
+    assert len(result["rows"]) == 8 and result["slowest_command"]["ms"] > 0
     assert result["round_trips"] == {"attach": 1, "guarded replace": 1}
     assert "| attach one label to 1,000 customers |" in (tmp_path / "segments.md").read_text()
