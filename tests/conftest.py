@@ -205,6 +205,12 @@ def mock_client(mock_app):
 
 
 @pytest.fixture
+def memory_client():
+    """The app on the in-memory store alone: for checks of input that no store sees."""
+    return create_app({"TESTING": True, "API_TOKENS": API_TOKENS, "STORE": MemoryStore()}).test_client()
+
+
+@pytest.fixture
 def memory_mock_client():
     """The mock on the in-memory store alone: for checks of input that no store sees."""
     config = {"TESTING": True, "API_TOKENS": API_TOKENS, "STORE": MemoryStore(), "MOCK_MODE": True}
