@@ -128,9 +128,12 @@ def test_mock_mode_under_the_procfile_only_when_asked():
 def test_dev_server_never_prints_a_redis_password(redis_proc, real_redis):
     port = free_port()
     url = f"redis://:s3cret-password@{redis_proc.host}:{redis_proc.port}/0"
-    process = start(f"{sys.executable} app.py", PORT=str(port), REDIS_URL=url)
+    # One worker, answering before the stop: a SIGTERM that comes while granian still
+    # starts a worker waits out its kill timeout (granian 2.8; see the README's Shutdown).
+    process = start(f"{sys.executable} app.py", PORT=str(port), REDIS_URL=url, WEB_CONCURRENCY="1")
     try:
         wait_until_up(process, port)
+        assert call(port, "GET", "/healthz")[0] == 200
     finally:
         output = stop(process)
     assert f"redis://:***@{redis_proc.host}:{redis_proc.port}/0" in output
