@@ -138,7 +138,6 @@ def test_short_tokens_are_fine_in_dev_mode():
     assert client.get("/labels/labels", headers={"Authorization": "Bearer short"}).status_code == 200
 
 
-@pytest.mark.fast
 def test_one_token_per_role_from_its_own_setting(store):
     """What a platform's generated secrets give (app.json): a token each, beside API_TOKENS."""
     tokens = {"READER_TOKEN": "r" * 32, "EDITOR_TOKEN": "e" * 32, "ADMIN_TOKEN": "a" * 32}
