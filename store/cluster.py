@@ -258,8 +258,8 @@ class ClusterStore(RedisStore):
             if status == "ok" and rest[4]:
                 self._settled(*rest[:4])
                 changed.append(customer_id)
-        if label_id not in self._catalogue_step()[2].numbers:
-            raise NotFound("label", label_id)  # deleted meanwhile: its number carries nothing
+        if self._catalogue_step()[2].numbers.get(label_id) != n:
+            raise NotFound("label", label_id)  # deleted (or made again) meanwhile: its number carries nothing
         with availability():
             count = self._redis.bitcount(self._key(f"carriers:{n}"))
         done = set(changed)

@@ -1,6 +1,7 @@
 """One label onto many customers, or off them: POST and DELETE
 /labels/labels/{labelId}/customers, all or none, on every store."""
 
+import threading
 import uuid
 
 import pytest
@@ -131,3 +132,31 @@ def test_a_thousand_customers_in_one_call(store, client):
     assert count == 1000
     response = change(client, "DELETE", "vip", ids[::2])
     assert response.json["customerCount"] == 500
+
+
+def test_a_label_deleted_during_a_change_of_many_ends_up_carried_by_none(store, client):
+    """A delete racing a change of many customers: whichever comes first, no customer
+    shows the label after, and the label made again with its id has no customers."""
+    customers = [{"id": str(uuid.UUID(int=n + 1)), "name": f"C{n}"} for n in range(200)]
+    store.replace({"labels": [{"id": "vip", "name": "VIP"}, {"id": "beta", "name": "Beta"}], "customers": customers})
+    ids = [customer["id"] for customer in customers]
+    statuses, start = {}, threading.Barrier(2)
+
+    def attach():
+        start.wait()
+        statuses["attach"] = change(client, "POST", "vip", ids).status_code
+
+    def delete():
+        start.wait()
+        statuses["delete"] = client.delete("/labels/labels/vip", headers=auth("admin")).status_code
+
+    threads = [threading.Thread(target=attach), threading.Thread(target=delete)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses["delete"] == 204 and statuses["attach"] in (200, 404)
+    assert all(labels_of(client, customer) == [] for customer in ids[::20])
+    client.post("/labels/labels", json={"id": "vip", "name": "VIP"}, headers=auth("admin"))
+    assert carriers(client, "vip") == []
+    assert client.get("/customers/customer-count?labels.any=vip", headers=auth("reader")).json["count"] == 0
