@@ -49,11 +49,11 @@ def owner(read, tag_of, guard):
 
 def tagged(response, tag):
     """``response`` with its ETag; to a GET whose If-None-Match names it (weakly), a 304."""
-    if request.method in ("GET", "HEAD"):
+    if "HTTP_IF_NONE_MATCH" in request.environ and request.method in ("GET", "HEAD"):
         tags = _tags("If-None-Match", lambda: None)
-        if tags == "*" or tags and tag in (t for _, t in tags):
+        if tags == "*" or tag in (t for _, t in tags):
             response = current_app.response_class(status=304)
-    response.set_etag(tag)
+    response.headers["ETag"] = f'"{tag}"'  # a hex digest: nothing to quote
     return response
 
 
