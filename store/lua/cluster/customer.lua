@@ -3,15 +3,15 @@
 -- hash's 's', adds the numbers it changed to 'p' (changed, their bits perhaps not yet
 -- following), and is noted in the slot's pending zset, where the sweep finds it.
 -- KEYS[1] customer hash, KEYS[2] its label set, KEYS[3] its slot's pending zset
--- ARGV[1] op, then for an If-Match guard ':' and for 'delete' the guard (tags.lua), for
--- a change of the set the change count it had when read; ARGV[2] customer id, ARGV[3] now; then for 'attach', 'detach' and
--- 'replace' (the set becomes exactly the numbers given): the label cap, label numbers; 'create': its number, field, value, ...; 'settle' (the
+-- ARGV[1] op, and after a ':' an If-Match guard: for 'delete' the tags (tags.lua), for a
+-- change of the set the change count 's' it had when read; ARGV[2] customer id, ARGV[3] now;
+-- then for 'attach', 'detach' and 'replace' (the set becomes exactly the numbers given):
+-- the label cap, label numbers; 'create': its number, field, value, ...; 'settle' (the
 -- sweep saw the bits follow change ARGV[4]): that change count, the pending entry, and
 -- the customer number it names (a customer made again has another: the entry just goes).
 -- Returns {'ok', customer number, change count, {numbers in the set}, {numbers in 'p'},
--- {numbers this changed}}, {'precondition'}
--- ('delete': the set it had), {'missing'}, {'cap', attached, adding, {numbers in the set}};
--- 'create': 1, or 0 when the id is taken.
+-- {numbers this changed}} ('delete': the set it had), {'missing'}, {'precondition'},
+-- {'cap', attached, adding, {numbers in the set}}; 'create': 1, or 0 when the id is taken.
 local op, guard = string.match(ARGV[1], '^(%a+):?(.*)$')
 local id = ARGV[2]
 if op == 'create' then
