@@ -216,13 +216,15 @@ class ClusterStore(RedisStore):
         check_guard(guard, labels_tag(self._joined(latest, carried, ())))
         return s
 
-    def _apply_numbers(self, customer_id, op, numbers, always=False):
-        """Detach (or replace with) label numbers, both steps; nothing to do for none,
-        unless ``always``."""
+    def _apply_numbers(self, customer_id, op, numbers, always=False, cap=LABEL_CAP):
+        """Attach, detach or replace with label numbers, both steps; nothing to do for
+        none, unless ``always``. Whether the customer's set changed."""
         if numbers or always:
-            status, *rest = self._customer_step(customer_id, op, LABEL_CAP, *numbers)
+            status, *rest = self._customer_step(customer_id, op, cap, *numbers)
             if status == "ok":
                 self._settled(*rest[:4])
+                return bool(rest[4])
+        return False
 
     def _forget_dead(self, customer_id, carried):
         """Take numbers of deleted labels, not yet detached, off a customer at its cap:
@@ -252,12 +254,7 @@ class ClusterStore(RedisStore):
             raise CustomersRefused("full", full)
         # Each customer's own step, then the catalogue's: a change made meanwhile (the
         # customer deleted, or taken to the cap) leaves that customer as it is.
-        changed = []
-        for customer_id in todo:
-            status, *rest = self._customer_step(customer_id, change, cap, n)
-            if status == "ok" and rest[4]:
-                self._settled(*rest[:4])
-                changed.append(customer_id)
+        changed = [i for i in todo if self._apply_numbers(i, change, [n], cap=cap)]
         if self._catalogue_step()[2].numbers.get(label_id) != n:
             raise NotFound("label", label_id)  # deleted (or made again) meanwhile: its number carries nothing
         with availability():
