@@ -134,6 +134,27 @@ def auth(role):
     return {"Authorization": f"Bearer {TOKENS[role]}"}
 
 
+def walk(client, url, limit=None, between=None, query=()):
+    """Every id on every page of a listing, and each page's size. ``query``: more
+    parameters (a dict, or pairs, a name repeated); ``between(pages so far)`` runs after
+    each page but the last."""
+    ids, sizes, cursor = [], [], None
+    while True:
+        params = list(query.items() if isinstance(query, dict) else query)
+        params += [("limit", limit)] * (limit is not None) + [("cursor", cursor)] * (cursor is not None)
+        response = client.get(url, query_string=params, headers=auth("reader"))
+        assert response.status_code == 200, response.json
+        data = response.json["data"]
+        assert limit is None or len(data) <= limit
+        ids += [item["id"] for item in data]
+        sizes.append(len(data))
+        cursor = response.json["nextCursor"]
+        if cursor is None:
+            return ids, sizes
+        if between:
+            between(len(sizes))
+
+
 #: A valid body for each request schema of the document.
 BODIES = {
     "LabelCreate": {"name": "New"},

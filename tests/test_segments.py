@@ -9,24 +9,14 @@ import pytest
 from customer_labels.store import redis_store
 from customer_labels.store.base import SEGMENT_LABELS
 
-from .conftest import auth
+from .conftest import auth, walk
 
 LABELS = ("a", "b", "c", "d", "e")
 
 
 def listed(client, query, limit=None):
     """Every customer id a segment lists, page by page, and the pages' sizes."""
-    ids, sizes, cursor = [], [], None
-    while True:
-        params = list(dict(query).items() if isinstance(query, dict) else query)
-        params += [("limit", limit)] * bool(limit) + [("cursor", cursor)] * bool(cursor)
-        response = client.get("/customers/customers", query_string=params, headers=auth("reader"))
-        assert response.status_code == 200, response.json
-        ids += [customer["id"] for customer in response.json["data"]]
-        sizes.append(len(response.json["data"]))
-        cursor = response.json["nextCursor"]
-        if cursor is None:
-            return ids, sizes
+    return walk(client, "/customers/customers", limit, query=query)
 
 
 def counted(client, query):
