@@ -23,6 +23,9 @@ DEFAULTS = {
     # Connections each process may open to Redis (per node on a cluster); a request
     # waits up to store.connection.POOL_TIMEOUT (0.5 s) for a free one.
     "REDIS_MAX_CONNECTIONS": 20,
+    # Megabytes of customers' labels each process keeps copies of, which Redis keeps
+    # true (client-side caching, store/copies.py); 0: none. One Redis only.
+    "REDIS_CACHE_MB": 8,
     # "token:role" or "sha256:<hex>:role", comma-separated. Unset means the dev
     # tokens in dev mode, and no start otherwise.
     "API_TOKENS": None,
@@ -138,6 +141,7 @@ READERS = {
     "REDIS_CLUSTER": lambda raw: _flag("REDIS_CLUSTER", raw),
     "REDIS_TLS_VERIFY": lambda raw: _flag("REDIS_TLS_VERIFY", raw),
     "REDIS_MAX_CONNECTIONS": lambda raw: whole_number("REDIS_MAX_CONNECTIONS", raw, 1, 10000),
+    "REDIS_CACHE_MB": lambda raw: whole_number("REDIS_CACHE_MB", raw, 0, 4096),
     "LOG_LEVEL": _log_level_name,
     "MOCK_MODE": lambda raw: _flag("MOCK_MODE", raw),
     "SEED_FILE": str.strip,

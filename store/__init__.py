@@ -63,9 +63,10 @@ EXTENSION = "customer_labels.store"
 log = logging.getLogger(__name__)
 
 
-def store_from_url(url, prefix="cl:", cluster=False, **client_options):
+def store_from_url(url, prefix="cl:", cluster=False, cache_mb=0, **client_options):
     """The store a URL names; with ``cluster``, the URL names one node of a Redis
-    Cluster. ``client_options`` go to ``connection.make_client``."""
+    Cluster. One Redis keeps copies of customers' labels in each process, up to
+    ``cache_mb`` megabytes (copies.py). ``client_options`` go to ``connection.make_client``."""
     scheme = urlsplit(url).scheme
     if cluster and scheme not in CLUSTER_SCHEMES:
         raise ConfigError("REDIS_CLUSTER", f"a cluster needs a redis:// or rediss:// URL, not {scheme or url!r}")
@@ -74,7 +75,7 @@ def store_from_url(url, prefix="cl:", cluster=False, **client_options):
     if cluster:
         return ClusterStore(make_client(url, cluster=True, **client_options), prefix)
     if scheme in REDIS_SCHEMES:
-        return RedisStore(make_client(url, **client_options), prefix)
+        return RedisStore(make_client(url, **client_options), prefix, copies=cache_mb * 1024 * 1024)
     known = ", ".join(f"{s}://" for s in ("memory", *REDIS_SCHEMES))
     shown = f"{scheme}://" if scheme else repr(url)
     raise ConfigError("REDIS_URL", f"unknown store {shown}; use one of {known}")
@@ -95,6 +96,7 @@ def init_app(app):
             cluster=app.config["REDIS_CLUSTER"],
             tls_verify=app.config["REDIS_TLS_VERIFY"],
             max_connections=app.config["REDIS_MAX_CONNECTIONS"],
+            cache_mb=app.config["REDIS_CACHE_MB"],
         )
     app.extensions[EXTENSION] = Namespaces(store, ttl=app.config["MOCK_NAMESPACE_TTL"])
     if isinstance(store, ClusterStore):

@@ -14,6 +14,7 @@ import redis
 
 from . import bulk, layout
 from .base import COUNTED_LABEL_FIELDS, CUSTOMER_FIELDS, LABEL_FIELDS, Page, Store, name_key
+from .copies import Copies
 from .errors import (
     Conflict,
     CustomersRefused,
@@ -85,11 +86,13 @@ class RedisStore(Store):
     #: Whether this store object has seen its data in the current layout.
     _layout_ready = False
 
-    def __init__(self, client, prefix="cl:", catalogue=None):
+    def __init__(self, client, prefix="cl:", catalogue=None, copies=0):
         """``client`` is a redis-py client made with ``decode_responses=True``.
 
         Customers' keys start with ``prefix``, the catalogue's with ``catalogue``
-        (by default ``catalogue_prefix(prefix)``; see store/README.md)."""
+        (by default ``catalogue_prefix(prefix)``; see store/README.md). With
+        ``copies``, a process keeps copies of customers' labels, up to that many
+        bytes, which Redis keeps true (copies.py)."""
         if not client.get_encoder().decode_responses:
             raise ValueError("RedisStore needs a client with decode_responses=True")
         self._redis = client
@@ -97,6 +100,10 @@ class RedisStore(Store):
         self._c = catalogue or catalogue_prefix(prefix)
         self._scripts = {name: client.register_script(_lua(name)) for name in self.SCRIPTS}
         self.journal = RedisJournal(client, self._c)
+        # What a GET of a customer's labels reads: the customer's hash and set, and the cards.
+        tags = (self._customer_key("}"), self._attached_key("}"))
+        prefixes = [key[: key.index("{") + 1] for key in tags]
+        self.copies = Copies(client, copies, prefixes, [self._key("label-cards")]) if copies else None
 
     def _run(self, script, keys, args):
         with availability():
@@ -363,6 +370,11 @@ class RedisStore(Store):
     # -- a customer's labels -------------------------------------------------------
 
     def _labels_json(self, customer_id, change, label_ids, cap, guard=""):
+        if change == "get" and self.copies is not None:
+            return self.copies.get(_tag(customer_id), lambda: self._labels_script(customer_id, change, (), cap))
+        return self._labels_script(customer_id, change, label_ids, cap, guard)
+
+    def _labels_script(self, customer_id, change, label_ids, cap, guard=""):
         status, *rest = self._run("customer_labels", *self._labels_call(customer_id, change, label_ids, cap, guard))
         if status == "missing":
             raise NotFound("customer", customer_id)

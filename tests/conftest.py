@@ -12,6 +12,7 @@ import redis
 from pytest_redis import factories
 
 from customer_labels.service import create_app
+from customer_labels.settings import DEFAULTS
 from customer_labels.store import ClusterStore, MemoryStore, RedisStore
 from customer_labels.store.connection import make_client
 
@@ -70,6 +71,10 @@ def fake_redis():
     return client
 
 
+#: Bytes of copies the real-Redis store keeps in the tests: the service's default.
+COPIES = DEFAULTS["REDIS_CACHE_MB"] * 1024 * 1024
+
+
 def make_store(kind, request):
     if kind == "memory":
         return MemoryStore()
@@ -77,7 +82,8 @@ def make_store(kind, request):
         return RedisStore(fake_redis(), PREFIX)
     if kind == "cluster":
         return ClusterStore(request.getfixturevalue("cluster_client"), PREFIX)
-    return RedisStore(request.getfixturevalue("real_redis"), PREFIX)
+    # As the service makes it: with copies of customers' labels (store/copies.py).
+    return RedisStore(request.getfixturevalue("real_redis"), PREFIX, copies=COPIES)
 
 
 #: The stores every API test runs on. The first two need no server: they are the

@@ -124,6 +124,7 @@ def test_without_redis_there_is_one_worker_so_state_is_one():
         ({"LOG_LEVEL": "LOUD"}, "Error: LOG_LEVEL: 'LOUD' is not one of"),
         ({"REDIS_TLS_VERIFY": "maybe"}, "Error: REDIS_TLS_VERIFY: 'maybe' is not a yes or no"),
         ({"REDIS_MAX_CONNECTIONS": "-1"}, "Error: REDIS_MAX_CONNECTIONS: '-1' is not a whole number"),
+        ({"REDIS_CACHE_MB": "8MB"}, "Error: REDIS_CACHE_MB: '8MB' is not a whole number from 0 to 4096"),
         ({"API_TOKENS": "short:admin"}, "Error: API_TOKENS: entry 1 is shorter than 16 characters"),
         ({"REDIS_KEY_PREFIX": "a{b}:"}, "Error: REDIS_KEY_PREFIX: 'a{b}:' must not hold { or }"),
         ({"REDIS_CLUSTER": "maybe"}, "Error: REDIS_CLUSTER: 'maybe' is not a yes or no"),

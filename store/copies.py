@@ -1,0 +1,207 @@
+"""Each process's copies of customers' labels, which Redis keeps true
+(server-assisted client-side caching: RESP3 ``CLIENT TRACKING``).
+
+Why: a GET of a customer's labels is most of the traffic, and reading them
+from Redis is most of its cost (a script run, a round trip, the answer read).
+
+How a copy is known to be true. One connection per process asks Redis to
+report every change of the keys such a GET reads (``BCAST`` mode, by key
+prefix: Redis keeps no table of who read what). Redis sends a change's report
+as it makes the change, before it answers it; before a GET answers from a copy,
+it reads every report that has arrived (a ``poll``, no round trip). So a change
+whose answer reached its client before the GET began has dropped its copies,
+unless its report took longer to arrive than that answer took to reach the
+client and the GET to reach this process (on a network that lost the report's
+packets and sent them again; never on one host). A copy read while a report
+arrived is not kept: the report that would drop it may have come already.
+
+The connection is checked with a ``PING`` every ``READ_SECONDS`` (which also
+reads the reports of a process that serves no GETs: unread, they would pile up
+in Redis's memory). Copies are used only while the last check is at most
+``CHECKED_SECONDS`` old; when the connection fails, every copy goes and GETs read
+Redis until it is open again (tried at most every ``RETRY_SECONDS``). A Redis
+that refuses tracking (older than 6, or one that forbids ``CLIENT``) is not asked
+again by this process.
+"""
+
+import logging
+import os
+import threading
+import time
+import weakref
+
+import redis
+
+from .connection import FAIL_FAST_TIMEOUT
+
+log = logging.getLogger(__name__)
+
+#: Seconds between tries to open the tracking connection again.
+RETRY_SECONDS = 5
+#: Seconds between two checks of the connection (a PING and its PONG).
+READ_SECONDS = 1
+#: Copies are used only while the last check is at most this old: a connection
+#: that died without a word (a NAT, a failover) stops them within that time.
+CHECKED_SECONDS = 2.5
+#: What a copy costs beyond its text (the dict's slot, the str object), in bytes.
+OVERHEAD = 100
+
+_all = weakref.WeakSet()
+
+
+class Copies:
+    """Copies of ``read()`` answers, each named by a tag, for up to ``budget`` bytes."""
+
+    def __init__(self, client, budget, prefixes, everything):
+        """``prefixes``: the keys whose change drops one copy (the key after its prefix,
+        less a final "}", is the copy's tag); ``everything``: keys whose change drops all."""
+        self._pool = client.connection_pool
+        self.budget = budget
+        self._prefixes = tuple(prefixes)
+        self._everything = frozenset(everything)
+        self._reset()
+        _all.add(self)
+
+    def _reset(self):
+        self._lock = threading.Lock()
+        self._copies = {}  # tag -> text, oldest first
+        self._size = 0
+        self._conn = None
+        self._checked = float("-inf")  # when the latest PING whose PONG came was sent
+        self._reports = 0  # reports read, and connections lost: a copy read across one is not kept
+        self._retry_at = 0.0
+        self._reader = None
+
+    def get(self, tag, read):
+        """``read()``'s answer, or the copy of it named ``tag`` if Redis has reported no
+        change to it since; errors of ``read`` are not kept."""
+        with self._lock:
+            if not self._caught_up():
+                return read()
+            found = self._copies.get(tag)
+            if found is not None:
+                return found
+            reports = self._reports
+        text = read()
+        with self._lock:
+            if self._reports == reports and self._conn is not None:
+                self._keep(tag, text)
+        return text
+
+    def __len__(self):
+        return len(self._copies)
+
+    def _keep(self, tag, text):
+        size = len(text) + OVERHEAD
+        if size > self.budget:
+            return
+        while self._size + size > self.budget:
+            self._size -= len(self._copies.pop(next(iter(self._copies)))) + OVERHEAD
+        self._copies[tag] = text
+        self._size += size
+
+    def _drop(self, tag):
+        text = self._copies.pop(tag, None)
+        if text is not None:
+            self._size -= len(text) + OVERHEAD
+
+    def _caught_up(self):
+        """Whether the copies may be used: every report that has arrived is read, and
+        the connection was checked lately."""
+        conn = self._conn or self._open()
+        if conn is None:
+            return False
+        try:
+            while conn.can_read(timeout=0):
+                conn.read_response(push_request=True)
+        except (redis.RedisError, OSError) as err:
+            self._lost(conn, err)
+            return False
+        return time.monotonic() - self._checked <= CHECKED_SECONDS
+
+    def _check(self):
+        """PING on the connection, reading the reports ahead of the PONG."""
+        conn = self._conn
+        if conn is None:
+            return
+        sent = time.monotonic()
+        try:
+            conn.send_command("PING")
+            conn.read_response()
+        except (redis.RedisError, OSError) as err:
+            self._lost(conn, err)
+        else:
+            self._checked = sent
+
+    def _open(self):
+        now = time.monotonic()
+        if now < self._retry_at:
+            return None
+        self._retry_at = now + RETRY_SECONDS
+        options = dict(
+            self._pool.connection_kwargs,
+            protocol=3,
+            socket_timeout=FAIL_FAST_TIMEOUT,
+            socket_connect_timeout=FAIL_FAST_TIMEOUT,
+            health_check_interval=0,  # each PING is a check already
+        )
+        conn = self._pool.connection_class(**options)
+        try:
+            conn.connect()
+            conn._parser.set_invalidation_push_handler(self._report)
+            prefixes = [word for prefix in (*self._prefixes, *self._everything) for word in ("PREFIX", prefix)]
+            conn.send_command("CLIENT", "TRACKING", "ON", "BCAST", *prefixes)
+            conn.read_response()
+        except redis.ResponseError as err:
+            log.warning("Redis refuses to report changes (%s): customers' labels are read from it each time", err)
+            self._retry_at = float("inf")
+            conn.disconnect()
+            return None
+        except (redis.RedisError, OSError):
+            conn.disconnect()  # down: read Redis itself, which answers 503 meanwhile
+            return None
+        self._conn, self._checked = conn, time.monotonic()
+        if self._reader is None:
+            self._reader = threading.Thread(target=_read_now_and_then, args=(weakref.ref(self),), daemon=True)
+            self._reader.start()
+        return conn
+
+    def _lost(self, conn, err):
+        log.warning("copies of customers' labels dropped, Redis's reports stopped: %s", err)
+        self._conn = None
+        self._copies.clear()
+        self._size = 0
+        self._reports += 1
+        conn.disconnect()
+
+    def _report(self, message):
+        """Redis's report of changed keys (None: every key, as after FLUSHDB)."""
+        self._reports += 1
+        keys = message[1]
+        if keys is None or not self._everything.isdisjoint(keys):
+            self._copies.clear()
+            self._size = 0
+            return
+        for key in keys:
+            for prefix in self._prefixes:
+                if key.startswith(prefix):
+                    self._drop(key[len(prefix) :].removesuffix("}"))
+
+
+def _read_now_and_then(ref):
+    """Check ``ref()``'s connection every READ_SECONDS, until it is gone."""
+    while (copies := ref()) is not None:
+        with copies._lock:
+            copies._check()
+        del copies
+        time.sleep(READ_SECONDS)
+
+
+def _forked():
+    """A forked process has none of its parent's copies, and opens its own connection
+    (the parent's socket must never be shared) and its own reader."""
+    for copies in list(_all):
+        copies._reset()
+
+
+os.register_at_fork(after_in_child=_forked)

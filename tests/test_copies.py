@@ -1,0 +1,239 @@
+"""Copies of customers' labels in each process, which Redis keeps true
+(store/copies.py): on a real redis-server, since they rest on its reports."""
+
+import gc
+import json
+import logging
+import os
+import threading
+
+import pytest
+import redis
+
+from customer_labels.store import NotFound, RedisStore, copies
+
+from .conftest import COPIES, PREFIX
+from .processes import call, serve, stop
+
+TOKEN = "copies-token-0123456789abcdef"
+
+
+@pytest.fixture
+def other(redis_proc):
+    """Another client of the same Redis: what another process changes through."""
+    client = redis.Redis(host=redis_proc.host, port=redis_proc.port, decode_responses=True)
+    yield client
+    client.close()
+
+
+def made(client, budget=COPIES):
+    store = RedisStore(client, PREFIX, copies=budget)
+    store.ensure_layout()
+    return store
+
+
+@pytest.fixture
+def store(real_redis):
+    return made(real_redis)
+
+
+@pytest.fixture
+def elsewhere(other):
+    """The same data, as another process sees it: no copies."""
+    return made(other, 0)
+
+
+@pytest.fixture
+def ada(store):
+    for n in range(3):
+        store.create_label({"id": f"l{n}", "name": f"Label {n}"})
+    return store.create_customer({"name": "Ada"})["id"]
+
+
+def scripts_run(client):
+    return client.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0)
+
+
+def tracking(client):
+    """The ids of the connections that take Redis's reports (flag t)."""
+    return {c["id"] for c in client.client_list() if "t" in c["flags"]}
+
+
+def names(text):
+    return [label["name"] for label in json.loads(text)["data"]]
+
+
+def test_a_second_read_runs_no_script(store, real_redis, ada):
+    store.labels_json(ada, "attach", ["l0"])
+    first = store.labels_json(ada)
+    before = scripts_run(real_redis)
+    assert store.labels_json(ada) == first
+    assert scripts_run(real_redis) == before  # answered from the copy
+    assert len(store.copies) == 1
+
+
+def test_what_another_process_changes_is_seen_by_the_next_read(store, elsewhere, ada):
+    for round_ in range(100):
+        label = f"l{round_ % 3}"
+        store.labels_json(ada)  # a copy, as of now
+        change = "attach" if round_ % 2 == 0 else "detach"
+        expected = elsewhere.labels_json(ada, change, [label])
+        assert store.labels_json(ada) == expected, round_
+
+
+def test_a_label_renamed_or_deleted_elsewhere_drops_every_copy(store, elsewhere, ada):
+    bob = store.create_customer({"name": "Bob"})["id"]
+    for customer in (ada, bob):
+        store.labels_json(customer, "attach", ["l0", "l1"])
+        store.labels_json(customer)
+    elsewhere.update_label("l0", {"name": "Renamed"})
+    assert names(store.labels_json(ada)) == names(store.labels_json(bob)) == ["Label 1", "Renamed"]
+    elsewhere.delete_label("l1")
+    assert names(store.labels_json(ada)) == names(store.labels_json(bob)) == ["Renamed"]
+
+
+def test_a_customer_deleted_or_a_flush_elsewhere_is_a_404_next(store, elsewhere, other, ada):
+    bob = store.create_customer({"name": "Bob"})["id"]
+    store.labels_json(ada), store.labels_json(bob)
+    elsewhere.delete_customer(ada)
+    with pytest.raises(NotFound):
+        store.labels_json(ada)
+    other.flushdb()
+    with pytest.raises(NotFound):
+        store.labels_json(bob)
+
+
+def test_reads_racing_changes_never_keep_an_old_answer(store, elsewhere, ada):
+    # Readers keep copies hot while another process changes the labels: once each
+    # change has answered, every read shows it (a copy read across a change is not kept).
+    stop_reading = threading.Event()
+    errors = []
+
+    def read():
+        while not stop_reading.is_set():
+            try:
+                store.labels_json(ada)
+            except Exception as err:  # noqa: BLE001 (reported below)
+                errors.append(err)
+
+    readers = [threading.Thread(target=read) for _ in range(3)]
+    for reader in readers:
+        reader.start()
+    try:
+        for round_ in range(200):
+            expected = elsewhere.labels_json(ada, "attach" if round_ % 2 == 0 else "detach", ["l2"])
+            assert store.labels_json(ada) == expected, round_
+    finally:
+        stop_reading.set()
+        for reader in readers:
+            reader.join()
+    assert errors == []
+
+
+def test_a_lost_connection_drops_the_copies_and_reads_redis(store, elsewhere, real_redis, ada, monkeypatch, caplog):
+    monkeypatch.setattr(copies, "RETRY_SECONDS", 0)
+    gc.collect()  # the stores of earlier tests, and their connections
+    store.labels_json(ada)
+    (killed,) = tracking(real_redis)  # the one connection that takes reports
+    real_redis.client_kill_filter(_id=killed)
+    expected = elsewhere.labels_json(ada, "attach", ["l1"])
+    with caplog.at_level(logging.WARNING):
+        assert store.labels_json(ada) == expected
+    assert "reports stopped" in caplog.text
+    # Open again at the next read: copies are kept again, and true.
+    store.labels_json(ada)
+    before = scripts_run(real_redis)
+    assert store.labels_json(ada) == expected and scripts_run(real_redis) == before
+    assert elsewhere.labels_json(ada, "detach", ["l1"]) == store.labels_json(ada)
+
+
+def test_copies_unchecked_for_too_long_are_not_used(store, real_redis, ada):
+    store.labels_json(ada, "attach", ["l0"])
+    store.labels_json(ada)
+    store.copies._checked -= copies.CHECKED_SECONDS + 1  # as if the checks had stalled
+    before = scripts_run(real_redis)
+    assert names(store.labels_json(ada)) == ["Label 0"]
+    assert scripts_run(real_redis) == before + 1
+
+
+def test_a_redis_that_refuses_reports_is_read_each_time(real_redis, redis_proc, caplog):
+    real_redis.acl_setuser(
+        "plain", enabled=True, passwords=["+secret"], keys="*", channels="*", commands=["+@all", "-client"]
+    )
+    client = redis.Redis(
+        host=redis_proc.host, port=redis_proc.port, username="plain", password="secret", decode_responses=True
+    )
+    try:
+        with caplog.at_level(logging.WARNING):
+            store = made(client)
+            store.create_label({"id": "l0", "name": "Label 0"})
+            ada = store.create_customer({"name": "Ada"})["id"]
+            store.labels_json(ada, "attach", ["l0"])
+            before = scripts_run(real_redis)
+            for _ in range(3):
+                assert names(store.labels_json(ada)) == ["Label 0"]
+        assert scripts_run(real_redis) == before + 3
+        assert caplog.text.count("refuses to report changes") == 1  # asked once only
+        assert len(store.copies) == 0
+    finally:
+        client.close()
+        real_redis.acl_deluser("plain")
+
+
+def test_copies_stay_within_their_budget(real_redis):
+    store = made(real_redis, 1000)
+    store.create_label({"id": "l0", "name": "Label 0"})
+    customers = [store.create_customer({"name": f"C{n}"})["id"] for n in range(10)]
+    for customer in customers:
+        store.labels_json(customer, "attach", ["l0"])
+        size = len(store.labels_json(customer)) + copies.OVERHEAD
+    assert len(store.copies) == 1000 // size == 3  # the newest: the oldest went first
+    assert store.copies._size <= 1000
+    before = scripts_run(real_redis)
+    for customer in customers[-3:]:
+        store.labels_json(customer)
+    assert scripts_run(real_redis) == before
+
+
+def test_a_forked_process_reads_with_its_own_connection(store, elsewhere, real_redis, ada):
+    gc.collect()
+    store.labels_json(ada)
+    parent_ids = tracking(real_redis)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: no copy of the parent's, and a connection of its own
+        try:
+            found = [len(store.copies), store.copies._conn is None]
+            elsewhere.labels_json(ada, "attach", ["l0"])
+            found.append(names(store.labels_json(ada)))
+            found.append(sorted(tracking(real_redis) - parent_ids))
+            os.write(write, json.dumps(found).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    empty, unopened, seen, opened = json.loads(os.read(read, 65536))
+    os.close(read)
+    assert (empty, unopened, seen) == (0, True, ["Label 0"])
+    assert len(opened) == 1
+    assert names(store.labels_json(ada)) == ["Label 0"]  # the parent saw the child's change too
+
+
+def test_the_service_keeps_copies_true_across_its_processes(redis_url):
+    # Two server processes on one Redis: a change answered by one is what the other
+    # answers next, every time (the requests alternate between processes at random).
+    # No request lines: nothing reads the server's output until it stops.
+    process, port = serve(redis_url, f"{TOKEN}:admin", WEB_CONCURRENCY="2", LOG_LEVEL="WARNING")
+    try:
+        assert call(port, "POST", "/labels/labels", {"id": "vip", "name": "VIP"}, TOKEN)[0] == 201
+        status, customer = call(port, "POST", "/customers/customers", {"name": "Ada"}, TOKEN)
+        assert status == 201
+        path = f"/customers/customers/{customer['id']}/labels"
+        for round_ in range(60):
+            method = "POST" if round_ % 2 == 0 else "DELETE"
+            status, answer = call(port, method, path, {"labels": ["vip"]}, TOKEN)
+            assert status == 200
+            for _ in range(3):
+                assert call(port, "GET", path, token=TOKEN) == (200, answer), round_
+    finally:
+        stop(process)
