@@ -3,6 +3,7 @@
 import argparse
 import json
 import platform
+import textwrap
 from collections import namedtuple
 from datetime import date
 from pathlib import Path
@@ -52,9 +53,10 @@ def chart(rows, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = [f"{row['endpoint']} ({row['store']})\nvs {row['baseline']}" for row in rows]
+    # Each label on lines of its own, so that eight side by side do not run into each other.
+    names = ["\n".join(textwrap.wrap(f"{r['endpoint']} ({r['store']}) vs {r['baseline']}", 18)) for r in rows]
     x = range(len(rows))
-    figure, (top, bottom) = plt.subplots(2, 1, figsize=(11, 7), sharex=True)
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(12, 7.5), sharex=True)
     width = 0.38
     top.bar([i - width / 2 for i in x], [r["baseline_rps"] for r in rows], width, label="baseline", color="#9e9e9e")
     top.bar([i + width / 2 for i in x], [r["rps"] for r in rows], width, label="Customer Labels", color="#1976d2")

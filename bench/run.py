@@ -1,6 +1,6 @@
 """The benchmark: the service against bare baselines, side by side in one run.
 
-    python bench/run.py            # full: what the README and docs/performance.md quote (about 13 minutes)
+    python bench/run.py            # full: what the README and docs/performance.md quote (about 15 minutes)
     python bench/run.py --quick    # a smoke run, about 2 minutes (CI runs it; it asserts nothing)
 
 It starts its own redis-server and, in alternating rounds, drives with wrk:
@@ -49,9 +49,16 @@ RUNS = (
     # What RATE_LIMIT costs: the service with limits on, against itself with them off.
     ("GET labels", "limited", "service, limits off", "GET", load.LABELS_PATH, load.LABELS_PATH, None),
     ("POST attach", "limited", "service, limits off", "POST", load.LABELS_PATH, load.LABELS_PATH, None),
+    # What the copies of customers' labels buy: the service with them off, against itself.
+    ("GET labels", "uncopied", "service, copies on", "GET", load.LABELS_PATH, load.LABELS_PATH, None),
 )
 #: What each of the service's runs keeps its data in.
-STORES = {"service": "Redis", "limited": "Redis, RATE_LIMIT on", "mock": "memory"}
+STORES = {
+    "service": "Redis",
+    "limited": "Redis, RATE_LIMIT on",
+    "uncopied": "Redis, REDIS_CACHE_MB=0",
+    "mock": "memory",
+}
 #: A limit the runs never reach: every request is counted, none refused.
 UNREACHED = "1000000000/hour"
 SLOW_CLIENTS = 50
@@ -78,11 +85,12 @@ def throughput(server, seconds, rounds, directory):
     seed = Path(directory) / "seed.json"
     seed.write_text(json.dumps(sample_state(ids)))
     body = json.dumps({"labels": FIVE})
-    tokens = {"service": TOKEN, "limited": TOKEN, "mock": "dev-reader"}
+    tokens = {"service": TOKEN, "limited": TOKEN, "uncopied": TOKEN, "mock": "dev-reader"}
     with ExitStack() as stack:
         urls = {
             "service": stack.enter_context(service(API_TOKENS=API_TOKENS, REDIS_URL=server.url)),
             "limited": stack.enter_context(service(API_TOKENS=API_TOKENS, REDIS_URL=server.url, RATE_LIMIT=UNREACHED)),
+            "uncopied": stack.enter_context(service(API_TOKENS=API_TOKENS, REDIS_URL=server.url, REDIS_CACHE_MB="0")),
             "mock": stack.enter_context(local_mock(seed)),
             "bare app, gunicorn gthread 2x4": stack.enter_context(bare_gunicorn(server.url)),
             "bare app, this server": stack.enter_context(bare_own_server(server.url)),
@@ -90,7 +98,7 @@ def throughput(server, seconds, rounds, directory):
                 json_server({"customers": [{"id": cid, "labels": FIVE} for cid in ids]}, directory)
             ),
         }
-        urls["service, limits off"] = urls["service"]
+        urls["service, limits off"] = urls["service, copies on"] = urls["service"]
         results = {}
         for round_ in range(rounds):
             for endpoint, mine, base, method, path, base_path, target in RUNS:

@@ -23,7 +23,9 @@ def get_latency(server, directory, small, large, seconds):
     store, ids = data.fill(client, "cl:", small)
     ids_file = Path(directory) / "scale-ids.txt"
     ids_file.write_text("\n".join(ids[:1000]) + "\n")
-    with service(API_TOKENS=API_TOKENS, REDIS_URL=server.url) as url:
+    # Redis's own reads, as customers grow: without copies (REDIS_CACHE_MB=0), which
+    # would answer the same sample from memory whatever Redis holds.
+    with service(API_TOKENS=API_TOKENS, REDIS_URL=server.url, REDIS_CACHE_MB="0") as url:
         _latency(url, ids_file, 1)
         before = _latency(url, ids_file, seconds)
         extra = data.fill(client, "cl:", large - small, labels=[], per_customer=0, seed=10**7)[1]
