@@ -31,6 +31,8 @@ import time
 import weakref
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from .connection import FAIL_FAST_TIMEOUT
 
@@ -144,6 +146,7 @@ class Copies:
             socket_timeout=FAIL_FAST_TIMEOUT,
             socket_connect_timeout=FAIL_FAST_TIMEOUT,
             health_check_interval=0,  # each PING is a check already
+            retry=Retry(NoBackoff(), 0),  # a Redis that is down: the GET reads it, and waits there
         )
         conn = self._pool.connection_class(**options)
         try:

@@ -5,15 +5,19 @@ import gc
 import json
 import logging
 import os
+import signal
 import threading
+import time
 
 import pytest
 import redis
 
+from customer_labels.service import create_app
 from customer_labels.store import NotFound, RedisStore, copies
 
 from .conftest import COPIES, PREFIX
 from .processes import call, serve, stop
+from .redis_server import RedisServer
 
 TOKEN = "copies-token-0123456789abcdef"
 
@@ -237,3 +241,48 @@ def test_the_service_keeps_copies_true_across_its_processes(redis_url):
                 assert call(port, "GET", path, token=TOKEN) == (200, answer), round_
     finally:
         stop(process)
+
+
+def _app_on(url):
+    app = create_app({"TESTING": True, "API_TOKENS": f"{TOKEN}:admin", "REDIS_URL": url})
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    assert client.post("/labels/labels", json={"id": "vip", "name": "VIP"}, headers=headers).status_code == 201
+    ada = client.post("/customers/customers", json={"name": "Ada"}, headers=headers).get_json()["id"]
+    path = f"/customers/customers/{ada}/labels"
+    assert client.post(path, json={"labels": ["vip"]}, headers=headers).status_code == 200
+    assert client.get(path, headers=headers).status_code == 200  # a copy now
+    return lambda: client.get(path, headers=headers)
+
+
+def test_a_redis_that_stops_is_a_503_at_once_not_a_copy(redis_server):
+    get = _app_on(redis_server.url)
+    redis_server.stop(signal.SIGKILL)
+    answer = get()
+    assert answer.status_code == 503 and answer.mimetype == "application/problem+json"
+
+
+def test_a_redis_restarted_empty_shows_no_copy(tmp_path):
+    server = RedisServer(tmp_path).start()
+    try:
+        get = _app_on(server.url)
+        server.stop(signal.SIGKILL)
+        server.start()  # the same port, nothing kept
+        assert get().status_code == 404
+    finally:
+        server.stop(signal.SIGKILL)
+
+
+def test_a_hung_redis_answers_copies_only_until_the_check_fails(redis_server):
+    # Hung, Redis can change nothing, so copies stay true; the next check (a PING
+    # every READ_SECONDS, waiting FAIL_FAST_TIMEOUT) drops them, and GETs read Redis: 503.
+    get = _app_on(redis_server.url)
+    redis_server.pause()
+    try:
+        assert get().status_code == 200
+        deadline = time.monotonic() + copies.CHECKED_SECONDS + 1
+        while get().status_code == 200:
+            assert time.monotonic() < deadline
+        assert get().status_code == 503
+    finally:
+        redis_server.resume()
