@@ -13,7 +13,8 @@ import pytest
 import redis
 
 from customer_labels.service import create_app
-from customer_labels.store import NotFound, RedisStore, copies
+from customer_labels.settings import DEFAULTS
+from customer_labels.store import ClusterStore, NotFound, RedisStore, copies, namespaces_of
 
 from .conftest import COPIES, PREFIX
 from .processes import call, serve, stop
@@ -286,3 +287,23 @@ def test_a_hung_redis_answers_copies_only_until_the_check_fails(redis_server):
         assert get().status_code == 503
     finally:
         redis_server.resume()
+
+
+def test_redis_cache_mb_0_reads_redis_every_time(redis_url, real_redis):
+    app = create_app({"TESTING": True, "API_TOKENS": f"{TOKEN}:admin", "REDIS_URL": redis_url, "REDIS_CACHE_MB": 0})
+    store = namespaces_of(app).default
+    assert store.copies is None
+    store.create_label({"id": "l0", "name": "Label 0"})
+    ada = store.create_customer({"name": "Ada"})["id"]
+    before = scripts_run(real_redis)
+    for _ in range(3):
+        assert store.labels_json(ada) == '{"data":[]}'
+    assert scripts_run(real_redis) == before + 3
+    # The default: copies of up to REDIS_CACHE_MB megabytes.
+    default = namespaces_of(create_app({"TESTING": True, "API_TOKENS": f"{TOKEN}:admin", "REDIS_URL": redis_url}))
+    assert default.default.copies.budget == DEFAULTS["REDIS_CACHE_MB"] * 1024 * 1024
+
+
+def test_a_cluster_and_the_mocks_namespaces_keep_no_copies(cluster_client, store):
+    assert ClusterStore(cluster_client, PREFIX).copies is None
+    assert store.namespace("team-a").copies is None
