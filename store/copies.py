@@ -7,21 +7,22 @@ from Redis is most of its cost (a script run, a round trip, the answer read).
 How a copy is known to be true. One connection per process asks Redis to
 report every change of the keys such a GET reads (``BCAST`` mode, by key
 prefix: Redis keeps no table of who read what). Redis sends a change's report
-as it makes the change, before it answers it; before a GET answers from a copy,
-it reads every report that has arrived (a ``poll``, no round trip). So a change
-whose answer reached its client before the GET began has dropped its copies,
-unless its report took longer to arrive than that answer took to reach the
-client and the GET to reach this process (on a network that lost the report's
-packets and sent them again; never on one host). A copy read while a report
-arrived is not kept: the report that would drop it may have come already.
+in the same pass of its event loop as the change's answer. Before a GET answers
+from a copy, it reads every report that has arrived (a ``poll``, no round trip),
+so it shows every change whose report has arrived. A request that comes through
+HTTP after a change was answered finds that report there: the answer's way to
+its client and the new request's way back take far longer than the report's
+(docs/operations.md gives the measurement, and when it could fail to hold). A
+copy read while a report arrived is not kept: the report that would drop it may
+have come already.
 
-The connection is checked with a ``PING`` every ``READ_SECONDS`` (which also
-reads the reports of a process that serves no GETs: unread, they would pile up
-in Redis's memory). Copies are used only while the last check is at most
-``CHECKED_SECONDS`` old; when the connection fails, every copy goes and GETs read
-Redis until it is open again (tried at most every ``RETRY_SECONDS``). A Redis
-that refuses tracking (older than 6, or one that forbids ``CLIENT``) is not asked
-again by this process.
+The connection is checked (``settle``: a ``PING``, and every report ahead of its
+``PONG``) every ``READ_SECONDS``, which also reads the reports of a process that
+serves no GETs: unread, they would pile up in Redis's memory. Copies are used
+only while the last check is at most ``CHECKED_SECONDS`` old; when the
+connection fails, every copy goes and GETs read Redis until it is open again
+(tried at most every ``RETRY_SECONDS``). A Redis that refuses tracking (older
+than 6, or one that forbids ``CLIENT``) is not asked again by this process.
 """
 
 import logging
@@ -121,19 +122,21 @@ class Copies:
             return False
         return time.monotonic() - self._checked <= CHECKED_SECONDS
 
-    def _check(self):
-        """PING on the connection, reading the reports ahead of the PONG."""
-        conn = self._conn
-        if conn is None:
-            return
-        sent = time.monotonic()
-        try:
-            conn.send_command("PING")
-            conn.read_response()
-        except (redis.RedisError, OSError) as err:
-            self._lost(conn, err)
-        else:
-            self._checked = sent
+    def settle(self):
+        """Read every report Redis has sent so far: a PING on the connection, and the
+        reports ahead of its PONG. The connection's check, every READ_SECONDS."""
+        with self._lock:
+            conn = self._conn
+            if conn is None:
+                return
+            sent = time.monotonic()
+            try:
+                conn.send_command("PING")
+                conn.read_response()
+            except (redis.RedisError, OSError) as err:
+                self._lost(conn, err)
+            else:
+                self._checked = sent
 
     def _open(self):
         now = time.monotonic()
@@ -194,8 +197,7 @@ class Copies:
 def _read_now_and_then(ref):
     """Check ``ref()``'s connection every READ_SECONDS, until it is gone."""
     while (copies := ref()) is not None:
-        with copies._lock:
-            copies._check()
+        copies.settle()
         del copies
         time.sleep(READ_SECONDS)
 

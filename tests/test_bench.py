@@ -71,3 +71,10 @@ def test_quick_segments_benchmark_runs_and_writes_its_table(tmp_path):
     assert len(result["rows"]) == 8 and result["slowest_command"]["ms"] > 0
     assert result["round_trips"] == {"attach": 1, "guarded replace": 1}
     assert "| attach one label to 1,000 customers |" in (tmp_path / "segments.md").read_text()
+
+
+def test_quick_copies_benchmark_counts_old_answers(tmp_path):
+    require("redis-server", package="redis-server")
+    quick("bench/copies.py", tmp_path, 300)
+    lines = json.loads((tmp_path / "copies.json").read_text())
+    assert len(lines) == 2 and all("old answers in" in line for line in lines)
