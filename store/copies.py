@@ -79,13 +79,14 @@ class Copies:
         """``read()``'s answer, or the copy of it named ``tag`` if Redis has reported no
         change to it since; errors of ``read`` are not kept."""
         with self._lock:
-            if not self._caught_up():
-                return read()
-            found = self._copies.get(tag)
-            if found is not None:
-                return found
+            usable = self._caught_up()
+            found = self._copies.get(tag) if usable else None
             reports = self._reports
-        text = read()
+        if found is not None:
+            return found
+        text = read()  # outside the lock: other GETs go on meanwhile
+        if not usable:
+            return text
         with self._lock:
             if self._reports == reports and self._conn is not None:
                 self._keep(tag, text)

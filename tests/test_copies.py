@@ -336,3 +336,26 @@ def test_redis_cache_mb_0_reads_redis_every_time(redis_url, real_redis):
 def test_a_cluster_and_the_mocks_namespaces_keep_no_copies(cluster_client, store):
     assert ClusterStore(cluster_client, PREFIX).copies is None
     assert store.namespace("team-a").copies is None
+
+
+def test_reads_of_redis_hold_no_lock_so_gets_go_on_side_by_side(store, real_redis, redis_proc, ada):
+    # A read of Redis waits a round trip: it must not hold the copies' lock, or every GET
+    # of the process would wait behind it, copies usable or not.
+    held = []
+
+    def read(copies_of, text):
+        held.append(copies_of._lock.locked())
+        return text
+
+    store.copies.get("a tag of no copy", lambda: read(store.copies, "{}"))
+    real_redis.acl_setuser("plain", enabled=True, passwords=["+secret"], keys="*", commands=["+@all", "-client"])
+    client = redis.Redis(
+        host=redis_proc.host, port=redis_proc.port, username="plain", password="secret", decode_responses=True
+    )
+    try:
+        refused = made(client)  # copies never usable: Redis refuses to report
+        refused.copies.get("any", lambda: read(refused.copies, "{}"))
+    finally:
+        client.close()
+        real_redis.acl_deluser("plain")
+    assert held == [False, False]
