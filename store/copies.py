@@ -100,7 +100,7 @@ class Copies:
         if size > self.budget:
             return
         while self._size + size > self.budget:
-            self._size -= len(self._copies.pop(next(iter(self._copies)))) + OVERHEAD
+            self._drop(next(iter(self._copies)))  # the oldest
         self._copies[tag] = text
         self._size += size
 
@@ -108,6 +108,10 @@ class Copies:
         text = self._copies.pop(tag, None)
         if text is not None:
             self._size -= len(text) + OVERHEAD
+
+    def _drop_all(self):
+        self._copies.clear()
+        self._size = 0
 
     def _caught_up(self):
         """Whether the copies may be used: every report that has arrived is read, and
@@ -176,8 +180,7 @@ class Copies:
     def _lost(self, conn, err):
         log.warning("copies of customers' labels dropped, Redis's reports stopped: %s", err)
         self._conn = None
-        self._copies.clear()
-        self._size = 0
+        self._drop_all()
         self._reports += 1
         conn.disconnect()
 
@@ -186,8 +189,7 @@ class Copies:
         self._reports += 1
         keys = message[1]
         if keys is None or not self._everything.isdisjoint(keys):
-            self._copies.clear()
-            self._size = 0
+            self._drop_all()
             return
         for key in keys:
             for prefix in self._prefixes:

@@ -186,28 +186,33 @@ def test_copies_unchecked_for_too_long_are_not_used(store, real_redis, ada, monk
     assert scripts_run(real_redis) == before + 1
 
 
-def test_a_redis_that_refuses_reports_is_read_each_time(real_redis, redis_proc, caplog):
+@pytest.fixture
+def refusing(real_redis, redis_proc):
+    """A client of a user that may run every command but CLIENT, as some managed Redis
+    set it up: Redis refuses it reports."""
     real_redis.acl_setuser(
         "plain", enabled=True, passwords=["+secret"], keys="*", channels="*", commands=["+@all", "-client"]
     )
     client = redis.Redis(
         host=redis_proc.host, port=redis_proc.port, username="plain", password="secret", decode_responses=True
     )
-    try:
-        with caplog.at_level(logging.WARNING):
-            store = made(client)
-            store.create_label({"id": "l0", "name": "Label 0"})
-            ada = store.create_customer({"name": "Ada"})["id"]
-            store.labels_json(ada, "attach", ["l0"])
-            before = scripts_run(real_redis)
-            for _ in range(3):
-                assert names(store.labels_json(ada)) == ["Label 0"]
-        assert scripts_run(real_redis) == before + 3
-        assert caplog.text.count("refuses to report changes") == 1  # asked once only
-        assert len(store.copies) == 0
-    finally:
-        client.close()
-        real_redis.acl_deluser("plain")
+    yield client
+    client.close()
+    real_redis.acl_deluser("plain")
+
+
+def test_a_redis_that_refuses_reports_is_read_each_time(real_redis, refusing, caplog):
+    with caplog.at_level(logging.WARNING):
+        store = made(refusing)
+        store.create_label({"id": "l0", "name": "Label 0"})
+        ada = store.create_customer({"name": "Ada"})["id"]
+        store.labels_json(ada, "attach", ["l0"])
+        before = scripts_run(real_redis)
+        for _ in range(3):
+            assert names(store.labels_json(ada)) == ["Label 0"]
+    assert scripts_run(real_redis) == before + 3
+    assert caplog.text.count("refuses to report changes") == 1  # asked once only
+    assert len(store.copies) == 0
 
 
 def test_copies_stay_within_their_budget(real_redis):
@@ -338,7 +343,7 @@ def test_a_cluster_and_the_mocks_namespaces_keep_no_copies(cluster_client, store
     assert store.namespace("team-a").copies is None
 
 
-def test_reads_of_redis_hold_no_lock_so_gets_go_on_side_by_side(store, real_redis, redis_proc, ada):
+def test_reads_of_redis_hold_no_lock_so_gets_go_on_side_by_side(store, refusing):
     # A read of Redis waits a round trip: it must not hold the copies' lock, or every GET
     # of the process would wait behind it, copies usable or not.
     held = []
@@ -348,14 +353,6 @@ def test_reads_of_redis_hold_no_lock_so_gets_go_on_side_by_side(store, real_redi
         return text
 
     store.copies.get("a tag of no copy", lambda: read(store.copies, "{}"))
-    real_redis.acl_setuser("plain", enabled=True, passwords=["+secret"], keys="*", commands=["+@all", "-client"])
-    client = redis.Redis(
-        host=redis_proc.host, port=redis_proc.port, username="plain", password="secret", decode_responses=True
-    )
-    try:
-        refused = made(client)  # copies never usable: Redis refuses to report
-        refused.copies.get("any", lambda: read(refused.copies, "{}"))
-    finally:
-        client.close()
-        real_redis.acl_deluser("plain")
+    refused = made(refusing)  # copies never usable: Redis refuses to report
+    refused.copies.get("any", lambda: read(refused.copies, "{}"))
     assert held == [False, False]
