@@ -69,26 +69,40 @@ class RedisServer:
         return redis.Redis(port=self.port, decode_responses=True)
 
     def start(self):
-        self.process = subprocess.Popen(
-            [
-                SERVER,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--dir",
-                str(self.directory),
-                "--save",
-                "",
-                "--daemonize",
-                "no",
-                *self.args,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        self._wait(lambda: self._answers(), "start")
-        return self
+        """Start it, and wait until it answers. A start that exits at once is tried again
+        until the deadline: the port it must keep (a cluster knows its nodes by port) may
+        be held a moment by another program's outgoing connection."""
+        log = self.directory / f"redis-{self.port}.log"
+        deadline = time.monotonic() + 10
+        while True:
+            with open(log, "ab") as output:
+                self.process = subprocess.Popen(
+                    [
+                        SERVER,
+                        "--port",
+                        str(self.port),
+                        "--bind",
+                        "127.0.0.1",
+                        "--dir",
+                        str(self.directory),
+                        "--save",
+                        "",
+                        "--daemonize",
+                        "no",
+                        *self.args,
+                    ],
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                )
+            while not self._answers() and self.process.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.02)
+            if self.process.poll() is None and self._answers():
+                return self
+            if time.monotonic() >= deadline:
+                self.stop(signal.SIGKILL)
+                tail = log.read_text(errors="replace").splitlines()[-5:]
+                raise AssertionError(f"redis-server did not start on port {self.port}: {tail}")
+            time.sleep(0.2)
 
     def _answers(self):
         try:
@@ -97,13 +111,6 @@ class RedisServer:
                 return sock.recv(64).startswith(b"+PONG")
         except OSError:
             return False
-
-    def _wait(self, done, what):
-        deadline = time.monotonic() + 10
-        while not done():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"redis-server did not {what}")
-            time.sleep(0.02)
 
     def stop(self, sig=signal.SIGTERM):
         """Stop it (SIGTERM: a clean shutdown; SIGKILL: a crash)."""
