@@ -47,10 +47,24 @@ def require_tls():
         pytest.skip(f"{SERVER} is built without TLS")
 
 
+#: Ports this process handed out: never handed out twice.
+_handed = set()
+
+
 def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port nothing listens on, for a server the test starts. Between this and the
+    server's bind another process could take the same port; so each pytest-xdist
+    worker takes only ports of its own (the port modulo the number of workers), and
+    never one it handed out before."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port % workers == worker and port not in _handed:
+            _handed.add(port)
+            return port
 
 
 class RedisServer:

@@ -138,3 +138,17 @@ def test_dev_server_never_prints_a_redis_password(redis_proc, real_redis):
         output = stop(process)
     assert f"redis://:***@{redis_proc.host}:{redis_proc.port}/0" in output
     assert "s3cret-password" not in output
+
+
+@pytest.mark.parametrize(
+    "command, prefix", [(None, "Error: PORT: "), ("{python} app.py", "error: PORT: ")], ids=["procfile", "dev"]
+)
+def test_a_second_server_on_a_taken_port_refuses_and_the_first_keeps_every_connection(web_port, command, prefix):
+    # granian binds each process with SO_REUSEPORT: unchecked, a second server would
+    # start on the same port, and the kernel would share the connections out between them.
+    command = (command or web_command()).format(python=sys.executable)
+    line = refusal(start(command, PORT=str(web_port), API_TOKENS=API_TOKENS))
+    assert line.startswith(prefix) and f"{web_port} is taken" in line
+    assert call(web_port, "POST", "/labels/labels", {"id": "vip", "name": "VIP"}, TOKENS["admin"])[0] == 201
+    for _ in range(20):  # each call a new connection: every one reaches the first server
+        assert call(web_port, "GET", "/labels/labels/vip", token=TOKENS["reader"])[0] == 200

@@ -9,6 +9,6 @@ from .run import serve
 try:
     found = settings.server_settings()
     app = _production_app()
+    serve(app, host="0.0.0.0", **found)
 except settings.ConfigError as err:
     sys.exit(f"Error: {err}")
-serve(app, host="0.0.0.0", **found)

@@ -1,10 +1,13 @@
 """Running granian with the settings a Heroku-like host needs."""
 
+import socket
+
 from granian.constants import HTTPModes, Interfaces, Loops
 from granian.http import HTTP1Settings
 from granian.server import Server
 
 from .. import logs, metrics
+from ..settings import ConfigError
 from ..store import sweep_now_and_then
 from .bridge import Bridge
 
@@ -22,7 +25,9 @@ STOP_SECONDS = 20
 def serve(wsgi_app, *, host, port, processes, threads, connections, log_level):
     """Serve ``wsgi_app`` until SIGTERM or SIGINT: ``processes`` processes of
     ``threads`` request threads (0: requests run on the event loop), each
-    holding at most ``connections`` connections."""
+    holding at most ``connections`` connections. Raises ConfigError when another
+    server listens on ``port`` already."""
+    refuse_taken(host, port)
     logs.configure(log_level)
     bridge = Bridge(wsgi_app, threads=threads, processes=processes)
     server = Server(
@@ -51,3 +56,22 @@ def serve(wsgi_app, *, host, port, processes, threads, connections, log_level):
     if processes > 1:
         metrics.share_across_processes()  # each forked process counts apart
     server.serve(target_loader=lambda _name: bridge)
+
+
+def refuse_taken(host, port):
+    """Raise ConfigError when something listens on ``host:port`` already.
+
+    Why: granian's processes each bind with SO_REUSEPORT, so a second server on a
+    taken port would start without a word and share its connections: two mocks,
+    each with its own state, answering at random. A plain bind (SO_REUSEADDR only,
+    so that the last run's closing connections do not count) fails where any socket
+    listens.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as err:
+            message = f"{port} is taken on {host}, another server listens there ({err.strerror})"
+            raise ConfigError("PORT", message) from None
