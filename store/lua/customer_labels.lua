@@ -14,69 +14,63 @@
 local cat, mode = ARGV[1], ARGV[2]
 local c = redis.call('HGET', KEYS[1], 'n')
 if not c then return {'missing'} end
-if ARGV[4] ~= '' and not matches(ARGV[4], redis.sha1hex((answer(KEYS[4], redis.call('SMEMBERS', KEYS[2]))))) then
+-- The set is read once: what is attached, and what the answer is made from.
+local members = redis.call('SMEMBERS', KEYS[2])
+if ARGV[4] ~= '' and not matches(ARGV[4], redis.sha1hex((answer(KEYS[4], members)))) then
   return {'precondition'}
 end
-if mode == 'replace' then
-  local wanted, unknown = {}, {}
-  if #ARGV >= 5 then
-    local found = redis.call('HMGET', KEYS[3], unpack(ARGV, 5))
-    for i = 5, #ARGV do
-      local n = found[i - 4]
-      if n then wanted[n] = true else unknown[#unknown + 1] = ARGV[i] end
-    end
-  end
-  if #unknown > 0 then return {'unknown', unknown} end
-  local have = {}
-  for _, n in ipairs(redis.call('SMEMBERS', KEYS[2])) do
-    have[n] = true
-    if not wanted[n] then
-      redis.call('SREM', KEYS[2], n)
-      redis.call('SETBIT', cat .. 'carriers:' .. n, c, 0)
-    end
-  end
-  for n in pairs(wanted) do
-    if not have[n] then
-      redis.call('SADD', KEYS[2], n)
-      redis.call('SETBIT', cat .. 'carriers:' .. n, c, 1)
-    end
-  end
-elseif mode ~= 'get' and #ARGV >= 5 then
-  local unknown, numbers = {}, {}
+if mode == 'get' or (mode ~= 'replace' and #ARGV < 5) then
+  return {'ok', (answer(KEYS[4], members))}
+end
+local numbers, unknown = {}, {}
+if #ARGV >= 5 then
   local found = redis.call('HMGET', KEYS[3], unpack(ARGV, 5))
   for i = 5, #ARGV do
     local n = found[i - 4]
     if n then numbers[#numbers + 1] = n else unknown[#unknown + 1] = ARGV[i] end
   end
-  if mode == 'attach' then
-    if #unknown > 0 then return {'unknown', unknown} end
-    local new = {}
-    if #numbers > 0 then
-      local present = redis.call('SMISMEMBER', KEYS[2], unpack(numbers))
-      for i, n in ipairs(numbers) do
-        if present[i] == 0 then new[#new + 1] = n end
+end
+if mode ~= 'detach' and #unknown > 0 then return {'unknown', unknown} end
+local have = {}
+for _, n in ipairs(members) do have[n] = true end
+local function set(n, on)
+  redis.call(on and 'SADD' or 'SREM', KEYS[2], n)
+  redis.call('SETBIT', cat .. 'carriers:' .. n, c, on and 1 or 0)
+  have[n] = on or nil
+end
+if mode == 'replace' then
+  local wanted = {}
+  for _, n in ipairs(numbers) do wanted[n] = true end
+  for _, n in ipairs(members) do
+    if not wanted[n] then set(n, false) end
+  end
+  for _, n in ipairs(numbers) do
+    if not have[n] then set(n, true) end
+  end
+elseif mode == 'attach' then
+  local new = {}
+  for _, n in ipairs(numbers) do
+    if not have[n] then new[#new + 1] = n end
+  end
+  local attached = #members
+  if attached + #new > tonumber(ARGV[3]) then
+    -- Numbers of labels being deleted (their cards go at once; their carriers are
+    -- detached after) do not count: this customer's go now, as the detaching would.
+    for _, m in ipairs(members) do
+      if redis.call('HEXISTS', KEYS[4], m) == 0 then
+        redis.call('SREM', KEYS[2], m)
+        have[m] = nil
+        attached = attached - 1
       end
     end
-    local attached = redis.call('SCARD', KEYS[2])
-    if attached + #new > tonumber(ARGV[3]) then
-      -- Numbers of labels being deleted (their cards go at once; their carriers are
-      -- detached after) do not count: this customer's go now, as the detaching would.
-      for _, m in ipairs(redis.call('SMEMBERS', KEYS[2])) do
-        if redis.call('HEXISTS', KEYS[4], m) == 0 then
-          redis.call('SREM', KEYS[2], m)
-          attached = attached - 1
-        end
-      end
-      if attached + #new > tonumber(ARGV[3]) then return {'cap', attached, #new} end
-    end
-    for _, n in ipairs(new) do
-      redis.call('SADD', KEYS[2], n)
-      redis.call('SETBIT', cat .. 'carriers:' .. n, c, 1)
-    end
-  else
-    for _, n in ipairs(numbers) do
-      if redis.call('SREM', KEYS[2], n) == 1 then redis.call('SETBIT', cat .. 'carriers:' .. n, c, 0) end
-    end
+    if attached + #new > tonumber(ARGV[3]) then return {'cap', attached, #new} end
+  end
+  for _, n in ipairs(new) do set(n, true) end
+else
+  for _, n in ipairs(numbers) do
+    if have[n] then set(n, false) end
   end
 end
-return {'ok', (answer(KEYS[4], redis.call('SMEMBERS', KEYS[2])))}
+local after = {}
+for n in pairs(have) do after[#after + 1] = n end
+return {'ok', (answer(KEYS[4], after))}
