@@ -68,11 +68,13 @@ def free_port():
 
 
 class RedisServer:
-    def __init__(self, directory, *args):
+    def __init__(self, directory, *args, env=None):
+        """``args``: redis-server's options; ``env``: environment variables it gets besides ours."""
         require_redis_server()
         self.directory = directory
         self.port = free_port()
         self.args = args
+        self.env = {**os.environ, **(env or {})}
         self.process = None
 
     @property
@@ -107,6 +109,7 @@ class RedisServer:
                     ],
                     stdout=output,
                     stderr=subprocess.STDOUT,
+                    env=self.env,
                 )
             while not self._answers() and self.process.poll() is None and time.monotonic() < deadline:
                 time.sleep(0.02)
