@@ -111,10 +111,10 @@ class RedisServer:
                     stderr=subprocess.STDOUT,
                     env=self.env,
                 )
-            while not self._answers() and self.process.poll() is None and time.monotonic() < deadline:
+            while self.process.poll() is None and time.monotonic() < deadline:
+                if self._answers():
+                    return self
                 time.sleep(0.02)
-            if self.process.poll() is None and self._answers():
-                return self
             if time.monotonic() >= deadline:
                 self.stop(signal.SIGKILL)
                 tail = log.read_text(errors="replace").splitlines()[-5:]
