@@ -2,11 +2,13 @@
 kill, pause and start again on the same port and data directory."""
 
 import os
+import random
 import shutil
 import signal
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 import redis
@@ -49,22 +51,34 @@ def require_tls():
 
 #: Ports this process handed out: never handed out twice.
 _handed = set()
+_ports = random.Random()
+#: Below the kernel's range for outgoing connections' ports, which it could hand to a
+#: client at any time.
+_HIGHEST = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0]) - 1
 
 
 def free_port():
     """A port nothing listens on, for a server the test starts. Between this and the
     server's bind another process could take the same port; so each pytest-xdist
     worker takes only ports of its own (the port modulo the number of workers), and
-    never one it handed out before."""
+    never one it handed out before.
+
+    The port is drawn here, not asked of the kernel (a bind to port 0): the kernel
+    hands out odd ports only while it has some free, so a worker of even ports would
+    wait for ever."""
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
     while True:
+        port = _ports.randrange(10_000 // workers, _HIGHEST // workers) * workers + worker
+        if port in _handed:
+            continue
         with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        if port % workers == worker and port not in _handed:
-            _handed.add(port)
-            return port
+            try:
+                sock.bind(("", port))  # every address: a server on any of them counts
+            except OSError:
+                continue
+        _handed.add(port)
+        return port
 
 
 class RedisServer:
