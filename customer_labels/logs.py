@@ -7,14 +7,24 @@ alone, so tests and embedding apps keep their own.
 The per-request work (request id, the log line, the headers every answer
 carries) is one WSGI middleware rather than Flask hooks: it runs on every
 request, so it touches only the WSGI environ, which is much cheaper.
+
+Lines below WARNING are written in batches by a thread of their own (``Lines``):
+a write to stdout is a system call, during which a request thread gives up
+Python's lock and then waits to get it back from the others. Written by the
+request threads, one line a request cost about a tenth of the attaches a
+second (docs/performance.md).
 """
 
 import json
 import logging
+import multiprocessing.util
 import os
+import random
 import re
 import sys
+import threading
 import time
+import weakref
 from datetime import UTC, datetime
 
 from pythonjsonlogger.json import JsonFormatter
@@ -48,7 +58,7 @@ def formatter():
 
 def configure(level="INFO", stream=None):
     """Send all logging, at ``level`` and up, to ``stream`` (stdout) as JSON lines."""
-    handler = logging.StreamHandler(stream or sys.stdout)
+    handler = Lines(stream or sys.stdout)
     handler.setFormatter(formatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -68,7 +78,7 @@ def write_line(fields):
     The request line is the hot path: python-json-logger formats every other
     line, but a LogRecord and its formatting cost several times what this
     costs on every request. ``fields`` hold text, whole numbers, finite floats
-    and None. The handler's lock keeps lines whole.
+    and None.
     """
     handler = _access["handler"]
     if handler is None:  # logging set up by someone else (tests, embedding): go through it
@@ -76,11 +86,12 @@ def write_line(fields):
         return
     text = _LINE_HEAD + "".join([f', "{key}": {_json(value)}' for key, value in fields.items()])
     text += f', "time": "{_now()}"}}\n'
-    with handler.lock:
-        handler.stream.write(text)
-        handler.flush()
+    handler.add(text)
 
 
+#: Request ids need only differ, not be secret: Python's generator, which each
+#: forked process seeds anew, rather than os.urandom (a system call a request).
+_random_bits = random.getrandbits
 _LINE_HEAD = f'{{"level": "INFO", "logger": "{access_log.name}", "message": "request"'
 #: A JSON string literal of a str, escaped to ASCII (the json module's own C function).
 _quote = json.encoder.encode_basestring_ascii
@@ -118,7 +129,7 @@ class RequestLog:
     def __call__(self, environ, start_response):
         started = time.perf_counter()
         incoming = environ.get("HTTP_X_REQUEST_ID", "")
-        request_id = incoming if SANE_REQUEST_ID.fullmatch(incoming) else os.urandom(16).hex()
+        request_id = incoming if SANE_REQUEST_ID.fullmatch(incoming) else f"{_random_bits(128):032x}"
         environ[REQUEST_ID] = request_id
         method, path = environ.get("REQUEST_METHOD"), environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
 
@@ -141,3 +152,124 @@ class RequestLog:
             return start_response(status, headers, exc_info)
 
         return self.wsgi_app(environ, start)
+
+
+#: Seconds the writer waits after writing a batch, so that lines arriving meanwhile
+#: go out together; a line that finds the writer idle goes out at once.
+BATCH_SECONDS = 0.05
+#: Lines held at most: a line that finds this many waiting (stdout blocked or slow)
+#: is written by its own thread, with all of them, so memory stays bounded.
+MAX_WAITING = 2000
+#: Seconds an idle writer thread waits before it ends (a new one starts with the next line).
+IDLE_SECONDS = 10
+
+_all_lines = weakref.WeakSet()
+
+
+class Lines(logging.StreamHandler):
+    """A stream handler whose lines below WARNING are written by a thread of its own,
+    in batches; WARNING and up are written at once, after every line before them.
+
+    Nothing waits for long: a line finding the writer idle is written within about a
+    millisecond, and under load within BATCH_SECONDS. ``flush()`` writes what is
+    waiting, and is called when the process ends: at exit (logging's own shutdown),
+    when a server process stops (multiprocessing's exit), and before a fork. A process
+    killed outright (SIGKILL) loses the lines of its last BATCH_SECONDS at most.
+    """
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._reset()
+        _all_lines.add(self)
+
+    def _reset(self):
+        self._waiting = []
+        self._guard = threading.Lock()  # held for list operations only, never across a write
+        self._wake = threading.Event()
+        self._writer = None
+
+    def handle(self, record):
+        # Without the handler's lock, which a write holds: a line below WARNING only
+        # joins the list (emit takes the lock itself where it writes).
+        kept = self.filter(record)
+        if kept:
+            self.emit(kept if isinstance(kept, logging.LogRecord) else record)
+        return kept
+
+    def emit(self, record):
+        try:
+            text = self.format(record) + self.terminator
+        except Exception:  # noqa: BLE001 (logging's own rule: a bad record never raises)
+            self.handleError(record)
+            return
+        if record.levelno >= logging.WARNING:
+            self._write(text)
+        else:
+            self.add(text)
+
+    def add(self, text):
+        """Queue ``text`` (whole lines) for the writer thread."""
+        with self._guard:
+            self._waiting.append(text)
+            full = len(self._waiting) >= MAX_WAITING
+            if len(self._waiting) == 1:
+                self._wake.set()
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._run, name="log-writer", daemon=True)
+                self._writer.start()
+        if full:
+            self.flush()
+
+    def flush(self):
+        """Write every line waiting, then flush the stream."""
+        self._write("")
+
+    def _write(self, last):
+        with self.lock:  # one writer at a time keeps the order of the lines
+            with self._guard:
+                text = "".join(self._waiting) + last
+                self._waiting = []
+                self._wake.clear()
+            try:
+                if text:
+                    self.stream.write(text)
+                super().flush()
+            except (OSError, ValueError):  # stdout closed or gone: nothing can be written
+                pass
+
+    def _run(self):
+        while True:
+            if not self._wake.wait(IDLE_SECONDS):
+                with self._guard:
+                    if not self._waiting:
+                        self._writer = None
+                        return
+            self.flush()
+            time.sleep(BATCH_SECONDS)
+
+
+def flush():
+    """Write the lines every handler holds."""
+    for lines in list(_all_lines):
+        lines.flush()
+
+
+def _forked():
+    # The parent wrote what was waiting (before the fork); the child starts empty,
+    # with its own writer once it writes.
+    for lines in list(_all_lines):
+        lines._reset()
+
+
+class _Exit:
+    """What a process that multiprocessing forks (the server's) does as it ends: such a
+    process leaves with os._exit, so neither atexit nor logging's shutdown runs there."""
+
+    @staticmethod
+    def arm(_self):
+        multiprocessing.util.Finalize(None, flush, exitpriority=0)
+
+
+os.register_at_fork(before=flush, after_in_child=_forked)
+_exit = _Exit()
+multiprocessing.util.register_after_fork(_exit, _Exit.arm)

@@ -3,6 +3,9 @@
 import io
 import json
 import logging
+import multiprocessing
+import threading
+import time
 
 import pytest
 
@@ -21,10 +24,16 @@ def log_lines():
     saved = root.handlers[:], root.level, werkzeug.level
     stream = io.StringIO()
     logs.configure("INFO", stream)
-    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
+    yield lambda: [json.loads(line) for line in _written(stream).splitlines()]
     root.handlers[:], level, werkzeug_level = saved
     root.setLevel(level)
     werkzeug.setLevel(werkzeug_level)
+
+
+def _written(stream):
+    """What ``stream`` holds once every waiting line is written (they go out in batches)."""
+    logs.flush()
+    return stream.getvalue()
 
 
 def test_configure_leaves_request_lines_to_us_not_werkzeug(log_lines):
@@ -111,7 +120,7 @@ def test_log_level_warning_drops_request_lines(store):
     finally:
         root.handlers[:], level = saved
         root.setLevel(level)
-    assert stream.getvalue() == ""
+    assert _written(stream) == ""
 
 
 @pytest.mark.parametrize("raw", ["info ", "debug", "Warning"])
@@ -156,3 +165,133 @@ def test_flask_debug_cannot_turn_debug_on(monkeypatch):
     monkeypatch.setenv("FLASK_DEBUG", "1")
     app = create_app({"API_TOKENS": API_TOKENS, "STORE": MemoryStore(), "DEBUG": True})
     assert app.debug is False
+
+
+# -- lines written in batches, by a thread of their own --------------------------------
+
+
+class Recording(io.StringIO):
+    """A stream that notes which thread wrote each piece, and can hold writes up."""
+
+    def __init__(self):
+        super().__init__()
+        self.writers = []
+        self.open = threading.Event()
+        self.open.set()
+
+    def write(self, text):
+        self.open.wait(10)
+        self.writers.append(threading.current_thread().name)
+        return super().write(text)
+
+
+@pytest.fixture
+def recording():
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    stream = Recording()
+    logs.configure("INFO", stream)
+    yield stream
+    stream.open.set()
+    root.handlers[:], level = saved
+    root.setLevel(level)
+
+
+def _until(check, what, seconds=5):
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.005)
+
+
+def test_a_request_line_is_written_by_the_log_writer_not_the_request_thread(client, recording):
+    # A write is a system call; in a request thread it makes the thread wait for
+    # Python's lock again afterwards, which cost a tenth of the attaches a second.
+    client.get("/healthz")
+    _until(lambda: recording.getvalue().count("\n") == 1, "the line arrived without a flush")
+    assert recording.writers == ["log-writer"]
+    assert json.loads(recording.getvalue())["path"] == "/healthz"
+
+
+def test_lines_keep_their_order_and_a_warning_is_written_at_once_after_them(client, recording):
+    log = logging.getLogger("customer_labels.test")
+    recording.open.clear()  # the writer is held up in its first write
+    client.get("/healthz")
+    handler = logging.getLogger().handlers[0]
+    _until(lambda: not handler._waiting, "the writer took the first line")
+    started = time.monotonic()
+    log.info("first")
+    client.get("/labels/labels", headers=auth("reader"))
+    assert time.monotonic() - started < 2  # neither waited for the write held up
+    recording.open.set()
+    log.warning("second")  # written by this thread, after everything before it
+    written = [json.loads(line) for line in recording.getvalue().splitlines()]
+    assert [line.get("path") or line["message"] for line in written] == [
+        "/healthz",
+        "first",
+        "/labels/labels",
+        "second",
+    ]
+    assert recording.writers[-1] == threading.current_thread().name
+
+
+def test_a_writer_held_up_holds_the_lines_back_not_the_memory(monkeypatch, recording):
+    monkeypatch.setattr(logs, "MAX_WAITING", 3)
+    handler = logging.getLogger().handlers[0]
+    recording.open.clear()  # stdout blocked: the writer thread waits in its write
+    handler.add("0\n")
+    _until(lambda: not handler._waiting, "the writer took the first line")
+    done = []
+    adder = threading.Thread(target=lambda: [handler.add(f"{n}\n") for n in range(1, 6)] and done.append(1))
+    adder.start()
+    _until(lambda: len(handler._waiting) == 3, "three lines waiting")
+    time.sleep(0.1)
+    assert len(handler._waiting) == 3 and not done  # the third line's thread waits for stdout
+    recording.open.set()
+    adder.join(5)
+    handler.flush()
+    assert done and recording.getvalue() == "".join(f"{n}\n" for n in range(6))
+
+
+def _log_in_child(text):
+    logging.getLogger("customer_labels.test").info(text)
+
+
+def test_a_forked_process_writes_its_own_lines_once_and_never_its_parents(tmp_path):
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    path = tmp_path / "out.log"
+    try:
+        with open(path, "w", buffering=1) as out:
+            logs.configure("INFO", out)
+            logging.getLogger("customer_labels.test").info("parent, before the fork")
+            # As the server starts its processes: multiprocessing's fork, whose exit
+            # writes what the process still holds.
+            child = multiprocessing.get_context("fork").Process(target=_log_in_child, args=("child",))
+            child.start()
+            child.join(10)
+            logging.getLogger("customer_labels.test").info("parent, after")
+            logs.flush()
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    assert child.exitcode == 0
+    messages = [json.loads(line)["message"] for line in path.read_text().splitlines()]
+    assert sorted(messages) == ["child", "parent, after", "parent, before the fork"]
+    assert messages[0] == "parent, before the fork"  # written before the fork, so never twice
+
+
+def _next_id(queue):
+    queue.put(f"{logs._random_bits(128):032x}")
+
+
+def test_forked_processes_make_different_request_ids():
+    queue = multiprocessing.get_context("fork").Queue()
+    children = [multiprocessing.get_context("fork").Process(target=_next_id, args=(queue,)) for _ in range(2)]
+    for child in children:
+        child.start()
+    ids = {queue.get(timeout=10) for _ in children}
+    for child in children:
+        child.join(10)
+    ids.add(f"{logs._random_bits(128):032x}")
+    assert len(ids) == 3
