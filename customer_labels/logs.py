@@ -21,6 +21,7 @@ import multiprocessing.util
 import os
 import random
 import re
+import select
 import sys
 import threading
 import time
@@ -227,12 +228,15 @@ class Lines(logging.StreamHandler):
     def _write(self, last):
         with self.lock:  # one writer at a time keeps the order of the lines
             with self._guard:
-                text = "".join(self._waiting) + last
+                lines = self._waiting
                 self._waiting = []
                 self._wake.clear()
+            if last:
+                lines.append(last)
             try:
-                if text:
-                    self.stream.write(text)
+                for chunk in _whole_lines(lines):
+                    self.stream.write(chunk)
+                    super().flush()
                 super().flush()
             except (OSError, ValueError):  # stdout closed or gone: nothing can be written
                 pass
@@ -246,6 +250,22 @@ class Lines(logging.StreamHandler):
                         return
             self.flush()
             time.sleep(BATCH_SECONDS)
+
+
+def _whole_lines(lines):
+    """``lines`` joined into pieces of whole lines, each at most PIPE_BUF long where its
+    lines allow. The server's processes share one stdout; a write of up to PIPE_BUF bytes
+    to a pipe is never interleaved with another's, so no line is ever cut by another
+    process's (the lines are ASCII: JSON with its escapes)."""
+    piece, size = [], 0
+    for line in lines:
+        if piece and size + len(line) > select.PIPE_BUF:
+            yield "".join(piece)
+            piece, size = [], 0
+        piece.append(line)
+        size += len(line)
+    if piece:
+        yield "".join(piece)
 
 
 def flush():

@@ -4,6 +4,7 @@ import io
 import json
 import logging
 import multiprocessing
+import select
 import threading
 import time
 
@@ -176,12 +177,14 @@ class Recording(io.StringIO):
     def __init__(self):
         super().__init__()
         self.writers = []
+        self.writes = []
         self.open = threading.Event()
         self.open.set()
 
     def write(self, text):
         self.open.wait(10)
         self.writers.append(threading.current_thread().name)
+        self.writes.append(text)
         return super().write(text)
 
 
@@ -251,6 +254,25 @@ def test_a_writer_held_up_holds_the_lines_back_not_the_memory(monkeypatch, recor
     adder.join(5)
     handler.flush()
     assert done and recording.getvalue() == "".join(f"{n}\n" for n in range(6))
+
+
+def test_lines_go_out_whole_in_writes_no_longer_than_a_pipe_writes_at_once(recording):
+    # The server's processes share stdout: a pipe never mixes two writes of up to
+    # PIPE_BUF bytes, so a line can never be cut by another process's.
+    handler = logging.getLogger().handlers[0]
+    recording.open.clear()
+    lines = [json.dumps({"n": n, "pad": "x" * (n * 37 % 300)}) + "\n" for n in range(200)]
+    for line in lines:
+        handler.add(line)
+    long_line = json.dumps({"pad": "y" * 6000}) + "\n"
+    handler.add(long_line)
+    recording.open.set()
+    handler.flush()
+    writes = recording.writes
+    assert "".join(writes) == "".join(lines) + long_line
+    assert all(write.endswith("\n") for write in writes)
+    assert all(len(write) <= select.PIPE_BUF for write in writes if write != long_line)
+    assert len(writes) < 40  # batched: 200 lines in a few dozen writes at most
 
 
 def _log_in_child(text):
