@@ -5,6 +5,7 @@ every framing, and the answers the server makes before the app sees a request.""
 import json
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -347,6 +348,51 @@ def test_every_line_the_server_writes_is_json_on_stdout_crashes_included(redis_u
     for expected in ("Starting granian", "Spawning worker-1", "Unexpected exit from worker", "Shutting down"):
         assert any(message.startswith(expected) for message in messages), (expected, messages)
     assert any(line["level"] == "ERROR" and "Unexpected exit" in line["message"] for line in lines)
+
+
+def test_every_request_line_of_every_process_comes_out_whole_and_none_is_lost_at_sigterm(redis_url):
+    # Three processes share one stdout pipe and write their lines in batches: no
+    # batch may cut another process's line, and none may be lost when they stop.
+    process, port = serve(redis_url, API_TOKENS, WEB_CONCURRENCY="3")
+    sent, out = [], []
+
+    def read_slowly():
+        # A slow log reader: the pipe fills while it sleeps, and the processes' writes
+        # wait on it half done, which is when two writes could mix.
+        while chunk := os.read(process.stdout.fileno(), 65536):
+            out.append(chunk)
+            time.sleep(0.1)
+
+    reader = threading.Thread(target=read_slowly)
+    reader.start()
+    try:
+        until(lambda: len(children(process.pid)) == 3, "booted three workers")
+
+        def client(number):
+            for n in range(100):
+                request_id = f"{number}-{n}-" + "x" * 120  # long lines fill batches sooner
+                status, _ = call(port, "GET", "/healthz", headers={"X-Request-ID": request_id})
+                assert status == 200
+                sent.append(request_id)
+
+        clients = [threading.Thread(target=client, args=(number,)) for number in range(6)]
+        for thread in clients:
+            thread.start()
+        for thread in clients:
+            thread.join(60)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)  # to every process of the group, as platforms send it
+        try:
+            exit_code = process.wait(timeout=25)
+        except subprocess.TimeoutExpired:
+            stop(process)  # not otherwise: it reads stdout, which is the reader's
+            raise
+        reader.join(10)
+    assert exit_code == 0
+    lines = [json.loads(line) for line in b"".join(out).decode().splitlines() if line.startswith("{")]
+    logged = [line["requestId"] for line in lines if line.get("logger") == "customer_labels.access"]
+    assert len(sent) == 600
+    assert sorted(logged) == sorted(sent)
 
 
 def test_the_local_mock_runs_on_the_same_server():
