@@ -215,9 +215,15 @@ class Lines(logging.StreamHandler):
             full = len(self._waiting) >= MAX_WAITING
             if len(self._waiting) == 1:
                 self._wake.set()
+            writer = None
             if self._writer is None:
-                self._writer = threading.Thread(target=self._run, name="log-writer", daemon=True)
-                self._writer.start()
+                writer = self._writer = threading.Thread(target=self._run, name="log-writer", daemon=True)
+        if writer is not None:
+            try:
+                writer.start()
+            except RuntimeError:  # the interpreter is ending and starts no thread: write it now
+                self._writer = None
+                full = True
         if full:
             self.flush()
 

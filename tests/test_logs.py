@@ -275,6 +275,18 @@ def test_lines_go_out_whole_in_writes_no_longer_than_a_pipe_writes_at_once(recor
     assert len(writes) < 40  # batched: 200 lines in a few dozen writes at most
 
 
+def test_a_line_logged_while_the_interpreter_ends_is_written_at_once(monkeypatch, recording):
+    # At exit (after logging's own flush) Python starts no more threads: a line logged
+    # then, by an atexit handler say, is written by its own thread, not dropped or raised.
+    def refuse(self):
+        raise RuntimeError("can't create new thread at interpreter shutdown")
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    logging.getLogger("customer_labels.test").info("late")
+    assert [json.loads(line)["message"] for line in recording.getvalue().splitlines()] == ["late"]
+    assert recording.writers == [threading.current_thread().name]
+
+
 def _log_in_child(text):
     logging.getLogger("customer_labels.test").info(text)
 
