@@ -242,8 +242,9 @@ class Lines(logging.StreamHandler):
             try:
                 for chunk in _whole_lines(lines):
                     self.stream.write(chunk)
+                    super().flush()  # each piece its own write
+                if not lines:
                     super().flush()
-                super().flush()
             except (OSError, ValueError):  # stdout closed or gone: nothing can be written
                 pass
 
@@ -287,15 +288,11 @@ def _forked():
         lines._reset()
 
 
-class _Exit:
-    """What a process that multiprocessing forks (the server's) does as it ends: such a
-    process leaves with os._exit, so neither atexit nor logging's shutdown runs there."""
-
-    @staticmethod
-    def arm(_self):
-        multiprocessing.util.Finalize(None, flush, exitpriority=0)
+def _flush_at_exit(_lines):
+    # A process that multiprocessing forks (the server's) leaves with os._exit, so
+    # neither atexit nor logging's shutdown runs there: its own exit hooks do.
+    multiprocessing.util.Finalize(None, flush, exitpriority=0)
 
 
 os.register_at_fork(before=flush, after_in_child=_forked)
-_exit = _Exit()
-multiprocessing.util.register_after_fork(_exit, _Exit.arm)
+multiprocessing.util.register_after_fork(_all_lines, _flush_at_exit)
