@@ -62,7 +62,7 @@ def measure(seconds, rounds, directory):
                 results.setdefault(endpoint, []).append(pair)
     rows = []
     for endpoint, pairs in results.items():
-        single, cluster = sorted(pairs, key=lambda pair: pair[1][0].rps / pair[0][0].rps)[len(pairs) // 2]
+        single, cluster = report.median_round(pairs, lambda pair: pair[1][0].rps / pair[0][0].rps)
         rows.append(
             {
                 "endpoint": endpoint,

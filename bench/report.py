@@ -24,6 +24,12 @@ def options(doc, quick_help, writes):
     return Options(args.quick, "quick" if args.quick else "full", out, seconds, rounds)
 
 
+def median_round(pairs, ratio):
+    """The median of the side-by-side rounds ``pairs`` by ``ratio(pair)``, reported whole,
+    so that its figures all come from one round."""
+    return sorted(pairs, key=ratio)[len(pairs) // 2]
+
+
 def machine():
     import os
 

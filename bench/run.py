@@ -114,8 +114,7 @@ def throughput(server, seconds, rounds, directory):
         slow = slow_clients(urls["service"], ids[0])
     rows = []
     for (endpoint, mine, base, target), pairs in results.items():
-        # The median round, by ratio, reported whole.
-        result, base_result = sorted(pairs, key=lambda pair: pair[0].rps / pair[1].rps)[len(pairs) // 2]
+        result, base_result = report.median_round(pairs, lambda pair: pair[0].rps / pair[1].rps)
         rows.append(
             {
                 "endpoint": endpoint,
