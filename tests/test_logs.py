@@ -16,6 +16,7 @@ from customer_labels.settings import ConfigError
 from customer_labels.store import MemoryStore
 
 from .conftest import API_TOKENS, TOKENS, auth
+from .test_production import until
 
 
 @pytest.fixture
@@ -200,18 +201,11 @@ def recording():
     root.setLevel(level)
 
 
-def _until(check, what, seconds=5):
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.005)
-
-
 def test_a_request_line_is_written_by_the_log_writer_not_the_request_thread(client, recording):
     # A write is a system call; in a request thread it makes the thread wait for
     # Python's lock again afterwards, which cost a tenth of the attaches a second.
     client.get("/healthz")
-    _until(lambda: recording.getvalue().count("\n") == 1, "the line arrived without a flush")
+    until(lambda: recording.getvalue().count("\n") == 1, "the line arrived without a flush", seconds=5)
     assert recording.writers == ["log-writer"]
     assert json.loads(recording.getvalue())["path"] == "/healthz"
 
@@ -221,7 +215,7 @@ def test_lines_keep_their_order_and_a_warning_is_written_at_once_after_them(clie
     recording.open.clear()  # the writer is held up in its first write
     client.get("/healthz")
     handler = logging.getLogger().handlers[0]
-    _until(lambda: not handler._waiting, "the writer took the first line")
+    until(lambda: not handler._waiting, "the writer took the first line", seconds=5)
     started = time.monotonic()
     log.info("first")
     client.get("/labels/labels", headers=auth("reader"))
@@ -243,11 +237,11 @@ def test_a_writer_held_up_holds_the_lines_back_not_the_memory(monkeypatch, recor
     handler = logging.getLogger().handlers[0]
     recording.open.clear()  # stdout blocked: the writer thread waits in its write
     handler.add("0\n")
-    _until(lambda: not handler._waiting, "the writer took the first line")
+    until(lambda: not handler._waiting, "the writer took the first line", seconds=5)
     done = []
     adder = threading.Thread(target=lambda: [handler.add(f"{n}\n") for n in range(1, 6)] and done.append(1))
     adder.start()
-    _until(lambda: len(handler._waiting) == 3, "three lines waiting")
+    until(lambda: len(handler._waiting) == 3, "three lines waiting", seconds=5)
     time.sleep(0.1)
     assert len(handler._waiting) == 3 and not done  # the third line's thread waits for stdout
     recording.open.set()
