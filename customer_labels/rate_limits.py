@@ -29,6 +29,7 @@ from redis import RedisError
 from werkzeug.exceptions import TooManyRequests
 
 from .settings import ConfigError
+from .store.connection import make_script
 
 #: Counted apart: each kind has its own limit and its own count.
 KINDS = {"reads": ("GET", "HEAD"), "writes": ("POST", "PUT", "PATCH", "DELETE")}
@@ -144,7 +145,7 @@ return {count, ttl}
 """
 
     def __init__(self, client, prefix):
-        self._add = client.register_script(self.ADD)
+        self._add = make_script(client, self.ADD)
         self._prefix = f"{prefix}rate:"
         self._paused_until = 0.0
 

@@ -17,6 +17,7 @@ import threading
 from collections import Counter
 from importlib import resources
 
+from .connection import make_script
 from .redis_support import availability
 
 #: The keys of a namespace's journal (see store/README.md).
@@ -120,7 +121,7 @@ class RedisJournal:
     def __init__(self, client, prefix):
         self._redis = client
         self._keys = [prefix + name for name in KEYS]
-        self._scripts = {name: client.register_script(_lua(name)) for name in ("add", "page", "take_fault")}
+        self._scripts = {name: make_script(client, _lua(name)) for name in ("add", "page", "take_fault")}
 
     def _run(self, script, keys, args):
         with availability():

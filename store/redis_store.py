@@ -14,6 +14,7 @@ import redis
 
 from . import bulk, layout
 from .base import COUNTED_LABEL_FIELDS, CUSTOMER_FIELDS, LABEL_FIELDS, Page, Store, name_key
+from .connection import make_script
 from .copies import Copies
 from .errors import (
     Conflict,
@@ -98,7 +99,7 @@ class RedisStore(Store):
         self._redis = client
         self._p = prefix
         self._c = catalogue or catalogue_prefix(prefix)
-        self._scripts = {name: client.register_script(_lua(name)) for name in self.SCRIPTS}
+        self._scripts = {name: make_script(client, _lua(name)) for name in self.SCRIPTS}
         self.journal = RedisJournal(client, self._c)
         # What a GET of a customer's labels reads: the customer's hash and set, and the cards.
         tags = (self._customer_key("}"), self._attached_key("}"))

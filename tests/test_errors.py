@@ -133,10 +133,27 @@ def test_body_is_json_whatever_the_content_type(client, world, content_type):
         b'{"labels": NaN}',
         b'{"labels": [Infinity]}',
         b'{"labels": ["\\ud800"]}',
+        # Python's json reads bytes with surrogatepass: a surrogate's own bytes, with no
+        # escape, in UTF-8 and in UTF-16.
+        b'{"labels": ["\xed\xa0\x80"]}',
+        '{"labels": ["\ud800"]}'.encode("utf-16-le", "surrogatepass"),
         b'{"labels": ["\xff\xfe"]}',
         b"[" * 30000 + b"]" * 30000,
     ],
-    ids=["empty", "blank", "truncated", "form", "trailing", "nan", "infinity", "surrogate", "not-utf8", "deep"],
+    ids=[
+        "empty",
+        "blank",
+        "truncated",
+        "form",
+        "trailing",
+        "nan",
+        "infinity",
+        "surrogate",
+        "surrogate-bytes",
+        "surrogate-utf16",
+        "not-utf8",
+        "deep",
+    ],
 )
 def test_body_that_is_not_json_is_400(client, world, data):
     url = f"/customers/customers/{world['customer']}/labels"

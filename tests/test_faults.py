@@ -3,12 +3,15 @@ and recovery with no restart. Against a real redis-server of the test's own, and
 Redis Cluster whose master stops or hangs."""
 
 import logging
+import socket
 import time
 
 import pytest
+import redis
 
 from customer_labels.schemas.openapi import OPERATIONS
 from customer_labels.service import create_app
+from customer_labels.store.connection import Script, make_client
 
 from .conftest import API_TOKENS, auth, call_operation
 from .redis_server import RedisClusterServers
@@ -151,3 +154,35 @@ def test_readyz_follows_redis(live, redis_server):
 def test_ready_and_alive(client):
     assert client.get("/readyz").status_code == 200
     assert client.get("/healthz").json == {"status": "ok"}
+
+
+def test_a_script_redis_no_longer_holds_is_loaded_again(live, redis_server):
+    # As after a restart or a failover to a replica that never ran it (store/connection.Script).
+    client, ids = live
+    url = f"/customers/customers/{ids['{customerId}']}/labels"
+    assert client.post(url, json={"labels": ["vip"]}, headers=auth("editor")).status_code == 200
+    redis_server.client().script_flush()
+    answer = client.delete(url, json={"labels": ["vip"]}, headers=auth("editor"))
+    assert answer.status_code == 200 and answer.json == {"data": []}
+    assert client.get(url, headers=auth("reader")).json == {"data": []}
+
+
+def test_a_script_whose_connection_breaks_mid_command_runs_again_on_a_new_one(redis_server, monkeypatch):
+    # As redis-py's own command path does (the connection's Retry): the socket breaks
+    # after the pool handed the connection out (a peer reset, a proxy that went away).
+    pool = make_client(redis_server.url).connection_pool
+    run = Script(redis.Redis(connection_pool=pool), "return ARGV[1]")
+    handed_out, broken = pool.get_connection, []
+
+    def get_connection_then_break():
+        conn = handed_out()
+        if not broken:
+            broken.append(conn._sock)
+            conn._sock.shutdown(socket.SHUT_RDWR)
+        return conn
+
+    monkeypatch.setattr(pool, "get_connection", get_connection_then_break)
+    assert run([], ["served"]) == "served"
+    assert len(broken) == 1
+    conn = handed_out()
+    assert conn._sock is not broken[0]  # the broken socket was dropped, not pooled
