@@ -78,9 +78,11 @@ class TokenTable:
         return found
 
 
+#: Each role on the ladder, with every role below it.
+_LADDER = {role: ROLES[: n + 1] for n, role in enumerate(ROLES)}
+
+
 def roles_of(caller):
     """The caller's role and every role below it on the ladder; a role off the ladder
     (METRICS_TOKEN's "metrics") is only itself."""
-    if caller.role not in ROLES:
-        return [caller.role]
-    return list(ROLES[: ROLES.index(caller.role) + 1])
+    return _LADDER.get(caller.role) or (caller.role,)

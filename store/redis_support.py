@@ -2,7 +2,6 @@
 
 import threading
 import time
-from contextlib import contextmanager
 
 import redis
 from redis.exceptions import (
@@ -40,32 +39,39 @@ CALLED = []
 _depth = threading.local()
 
 
-@contextmanager
-def availability():
-    """Turn Redis being down, hung or unable to write into StoreUnavailable."""
-    started, gave_up = time.perf_counter(), False
-    outer = not getattr(_depth, "inside", False)
-    _depth.inside = True
-    try:
-        yield
-    except UNAVAILABLE as err:
-        gave_up = True
-        raise StoreUnavailable(err) from err
-    except redis.ResponseError as err:
-        if str(err).startswith(UNAVAILABLE_REPLIES):
-            gave_up = True
-            raise StoreUnavailable(err) from err
-        raise
-    except RedisClusterException as err:
-        if str(err).startswith(UNAVAILABLE_CLUSTER):
-            gave_up = True
-            raise StoreUnavailable(err) from err
-        raise
-    finally:
-        if outer:
+class availability:  # noqa: N801 (named as what it is used as: ``with availability():``)
+    """Turn Redis being down, hung or unable to write into StoreUnavailable.
+
+    A class rather than a ``@contextmanager`` generator: it wraps every store call,
+    and a generator costs about 2 µs more a call."""
+
+    __slots__ = ("started", "outer")
+
+    def __enter__(self):
+        self.outer = not getattr(_depth, "inside", False)
+        _depth.inside = True
+        self.started = time.perf_counter()
+
+    def __exit__(self, kind, err, traceback):
+        gave_up = _unavailable(err)
+        if self.outer:
             _depth.inside = False
             for called in CALLED:
-                called(time.perf_counter() - started, gave_up)
+                called(time.perf_counter() - self.started, gave_up)
+        if gave_up:
+            raise StoreUnavailable(err) from err
+        return False
+
+
+def _unavailable(err):
+    """Whether ``err`` (None for none) means "not now" rather than "wrong"."""
+    if isinstance(err, UNAVAILABLE):
+        return True
+    if isinstance(err, redis.ResponseError):
+        return str(err).startswith(UNAVAILABLE_REPLIES)
+    if isinstance(err, RedisClusterException):
+        return str(err).startswith(UNAVAILABLE_CLUSTER)
+    return False
 
 
 def record(stored, fields):

@@ -4,6 +4,7 @@ import hashlib
 
 import pytest
 
+from customer_labels import auth as auth_module
 from customer_labels import settings
 from customer_labels.auth import ROLES
 from customer_labels.auth.tokens import TokenTable, digest
@@ -183,3 +184,15 @@ def test_a_wrong_role_token_stops_the_app(config, message):
 def test_role_tokens_are_read_from_the_environment():
     found = settings.from_env({"ADMIN_TOKEN": " a-token-0123456789 \n", "READER_TOKEN": "  "})
     assert found == {"ADMIN_TOKEN": "a-token-0123456789"}  # blank counts as unset
+
+
+def test_an_async_view_is_refused_where_it_is_wrapped():
+    # The auth calls views and callbacks as plain functions (auth._TokenAuth.ensure_sync):
+    # a coroutine function would answer with a coroutine, so it is refused at import.
+    async def view():
+        return "never"
+
+    with pytest.raises(TypeError, match="async views are not supported"):
+        auth_module.auth.login_required(role="reader")(view)
+    with pytest.raises(TypeError, match="async views are not supported"):
+        auth_module.auth.login_required(view)
