@@ -130,7 +130,7 @@ class Script:
     Why not redis-py's Script: its call goes through the client's
     ``execute_command``, which in redis-py 8 also calls the client's telemetry
     hooks (off here, and asked anyway) and tracks retries for them: about 14 µs
-    of a POST's 200 in the web process (docs/performance.md). This does what that
+    of a POST's 200 of Python (docs/performance.md). This does what that
     path does for a script, and no more: a connection error is retried as the
     connection's Retry says (the connection drops itself on any error, so a broken
     one never goes back to the pool as it was), and a script that Redis no longer
