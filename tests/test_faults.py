@@ -7,7 +7,6 @@ import socket
 import time
 
 import pytest
-import redis
 
 from customer_labels.schemas.openapi import OPERATIONS
 from customer_labels.service import create_app
@@ -170,8 +169,8 @@ def test_a_script_redis_no_longer_holds_is_loaded_again(live, redis_server):
 def test_a_script_whose_connection_breaks_mid_command_runs_again_on_a_new_one(redis_server, monkeypatch):
     # As redis-py's own command path does (the connection's Retry): the socket breaks
     # after the pool handed the connection out (a peer reset, a proxy that went away).
-    pool = make_client(redis_server.url).connection_pool
-    run = Script(redis.Redis(connection_pool=pool), "return ARGV[1]")
+    client = make_client(redis_server.url)
+    run, pool = Script(client, "return ARGV[1]"), client.connection_pool
     handed_out, broken = pool.get_connection, []
 
     def get_connection_then_break():
