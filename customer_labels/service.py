@@ -11,6 +11,7 @@ import sys
 from urllib.parse import urlsplit
 
 from flask import Flask
+from flask.sessions import NullSession, SessionInterface
 
 from . import api, auth, logs, metrics, mock, problems, rate_limits, reports, settings, store
 
@@ -35,9 +36,24 @@ class _Flask(Flask):
         return found
 
 
+class _NoSessions(SessionInterface):
+    """No cookie sessions: the API is stateless and sets no cookie. Flask's default
+    looks for a signing key and makes a new empty session on every request (about
+    3 µs); this hands out one that refuses writes, as Flask's own does without a key."""
+
+    null = NullSession()
+
+    def open_session(self, app, request):
+        return self.null
+
+    def save_session(self, app, session, response):
+        pass
+
+
 def create_app(config=None):
     """An app from the defaults, then the environment, then ``config``."""
     app = _Flask(__name__)
+    app.session_interface = _NoSessions()
     app.config.from_mapping(settings.DEFAULTS)
     app.config.update(settings.from_env())
     app.config["MAX_CONTENT_LENGTH"] = settings.MAX_BODY_BYTES

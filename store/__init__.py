@@ -139,9 +139,12 @@ def get_store(ensure_layout=True):
     """The store of the current request's namespace (the default one outside mock
     mode), its data in this release's layout (StoreUnavailable while another
     process migrates it)."""
+    namespace = None
     if has_request_context():
-        BEGAN.set(request.environ.get(ARRIVED))  # when it arrived, as the server saw it
-    store = get_namespaces().get(request.environ.get(NAMESPACE) if has_request_context() else None)
+        environ = request.environ
+        BEGAN.set(environ.get(ARRIVED))  # when it arrived, as the server saw it
+        namespace = environ.get(NAMESPACE)
+    store = get_namespaces().get(namespace)
     if ensure_layout:
         store.ensure_layout()
     return store

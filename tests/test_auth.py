@@ -47,6 +47,7 @@ NO_TOKEN = [
     f"Bearer {TOKENS['admin']}x",
     f"Basic {TOKENS['admin']}",
     TOKENS["admin"],
+    "Bearer a=b",  # auth parameters, not a token
 ]
 
 
@@ -61,8 +62,9 @@ def test_missing_or_unknown_token_is_401(client, urls, op):
         assert response.headers["WWW-Authenticate"].startswith("Bearer "), header
 
 
-def test_scheme_is_case_insensitive(client):
-    response = client.get("/labels/labels", headers={"Authorization": f"bearer {TOKENS['reader']}"})
+@pytest.mark.parametrize("form", ["bearer {}", "BEARER {}", "Bearer  {} "])
+def test_scheme_is_case_insensitive(client, form):
+    response = client.get("/labels/labels", headers={"Authorization": form.format(TOKENS["reader"])})
     assert response.status_code == 200
 
 

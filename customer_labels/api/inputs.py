@@ -59,6 +59,16 @@ def _float(text):
     return number if math.isfinite(number) else math.copysign(sys.float_info.max, number)
 
 
+#: The body's parser, made once: ``json.loads`` with these hooks builds a decoder on
+#: every call (about 3 µs of a request).
+_DECODER = json.JSONDecoder(parse_constant=_no_constants, parse_int=_int, parse_float=_float)
+
+
+def _parse(data):
+    """``json.loads(data)`` with the hooks above: bytes in any of JSON's encodings."""
+    return _DECODER.decode(data.decode(json.detect_encoding(data), "surrogatepass"))
+
+
 def json_body(schema, owner=None):
     """The body parsed as JSON, whatever its Content-Type, and valid under ``schema``.
 
@@ -68,7 +78,7 @@ def json_body(schema, owner=None):
     try:
         # Any Content-Type: curl sends form-encoded by default.
         data = request.get_data()
-        body = json.loads(data, parse_constant=_no_constants, parse_int=_int, parse_float=_float)
+        body = _parse(data)
         # A lone surrogate parses, but is no text that can be stored. Only an escape
         # ("\ud800") or bytes past ASCII (json reads UTF-8, -16 and -32 with surrogatepass)
         # can make one, so plain ASCII bodies skip the check (about 2 µs a request).
