@@ -34,9 +34,7 @@ from pythonjsonlogger.json import JsonFormatter
 #: spaces or control characters that could forge log lines.
 #: The environ key of the request's id, for what else reports it (reports.py).
 REQUEST_ID = "customer_labels.request_id"
-#: The environ key of the route's template, once Flask has matched one (metrics.py).
-ROUTE = "customer_labels.route"
-#: Called with (route, method, status, seconds) as each answer starts: the metrics.
+#: Called with (environ, method, status, seconds) as each answer starts: the metrics.
 ANSWERED = []
 SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._~:/+=-]{1,128}")
 #: Where auth leaves the caller's role in the WSGI environ, for the log line.
@@ -138,7 +136,7 @@ class RequestLog:
             headers.append(("X-Request-ID", request_id))
             headers.extend(SAFE_HEADERS)
             for answered in ANSWERED:
-                answered(environ.get(ROUTE), method, status[:3], time.perf_counter() - started)
+                answered(environ, method, status[:3], time.perf_counter() - started)
             if access_log.isEnabledFor(logging.INFO):
                 write_line(
                     {

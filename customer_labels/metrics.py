@@ -25,11 +25,10 @@ import tempfile
 import threading
 import time
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 
 from . import logs
 from .auth import auth
-from .logs import ROUTE
 from .store import redis_support
 
 #: The directory a server's processes share their counts in; unset for one process.
@@ -80,9 +79,9 @@ def _observe(counts, buckets, seconds):
     counts[-1] += seconds
 
 
-def _observe_request(route, method, status, seconds):
+def _observe_request(environ, method, status, seconds):
     tally = _current()
-    route = route or "(no route)"
+    route = _route(environ)
     with tally.lock:
         key = (route, method, status)
         tally.requests[key] = tally.requests.get(key, 0) + 1
@@ -158,10 +157,12 @@ def template(rule):
     return re.sub(r"<(?:[^:>]*:)?([^>]+)>", lambda found: "{" + PARAMETERS.get(found[1], found[1]) + "}", rule)
 
 
-@bp.before_app_request
-def _note_route():
-    # The route's template, not the path: one series per route, whatever the ids.
-    request.environ[ROUTE] = template(request.url_rule.rule) if request.url_rule else None
+def _route(environ):
+    """The route's template, not the path: one series per route, whatever the ids.
+    Read from the request Flask matched, which werkzeug keeps in the environ until
+    the request ends (the answer starts before): no hook a request."""
+    rule = getattr(environ.get("werkzeug.request"), "url_rule", None)
+    return "(no route)" if rule is None else template(rule.rule)
 
 
 def _tallies():

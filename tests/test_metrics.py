@@ -10,6 +10,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from customer_labels import metrics
+from customer_labels.server import BODY_PROBLEM
 from customer_labels.service import create_app
 from customer_labels.store import MemoryStore
 
@@ -70,6 +71,10 @@ def test_requests_are_counted_by_route_template_method_and_status(app):
     )
     latency = ("customer_labels_request_seconds_count", frozenset({"route": LABELS}.items()))
     assert after[latency] - before.get(latency, 0) == 5
+    # A body the server refused is answered before any view, and still counted by its route.
+    refused = {BODY_PROBLEM: (413, "too large")}
+    assert client.post(f"/customers/customers/{customer}/labels", environ_overrides=refused).status_code == 413
+    assert requests_counted(scrape(client), LABELS, "POST", "413") == 1
     buckets = sorted(
         (float(dict(labels)["le"]), value)
         for (name, labels), value in after.items()
