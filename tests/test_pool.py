@@ -1,0 +1,85 @@
+"""The Redis connection pool: redis-py's BlockingConnectionPool, its free connections
+kept in ``connection.Slots`` (what LifoQueue did for it, cheaper)."""
+
+import queue
+import threading
+import time
+
+import pytest
+import redis
+
+from customer_labels.store.connection import POOL_TIMEOUT, Slots, fail_fast, make_client
+
+
+@pytest.mark.fast
+def test_slots_hand_out_the_last_given_back_first_and_hold_at_most_maxsize():
+    slots = Slots(3)
+    for item in ("a", "b", "c"):
+        slots.put_nowait(item)
+    with pytest.raises(queue.Full):
+        slots.put_nowait("d")
+    assert slots.queue == ["a", "b", "c"]
+    assert [slots.get(), slots.get()] == ["c", "b"]
+    slots.put_nowait("e")
+    assert [slots.get(), slots.get()] == ["e", "a"]
+
+
+@pytest.mark.fast
+def test_an_empty_slots_waits_for_an_item_then_gives_up():
+    slots = Slots(1)
+    started = time.monotonic()
+    with pytest.raises(queue.Empty):
+        slots.get(timeout=0.1)
+    assert time.monotonic() - started >= 0.1
+    with pytest.raises(queue.Empty):
+        slots.get(block=False)
+
+
+@pytest.mark.fast
+def test_a_waiting_get_takes_what_another_thread_gives_back():
+    slots = Slots(1)
+    giver = threading.Timer(0.05, slots.put_nowait, ["given"])
+    giver.start()
+    assert slots.get(timeout=5) == "given"
+    giver.join()
+
+
+@pytest.mark.fast
+def test_slots_lose_nothing_between_threads():
+    slots, taken = Slots(4), []
+    for n in range(4):
+        slots.put_nowait(n)
+
+    def borrow():
+        for _ in range(2000):
+            item = slots.get(timeout=5)
+            taken.append(item)
+            slots.put_nowait(item)
+
+    threads = [threading.Thread(target=borrow) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(slots.queue) == [0, 1, 2, 3] and len(taken) == 16000
+
+
+def test_the_pool_reuses_one_connection_and_waits_for_a_free_one(redis_url):
+    client = make_client(redis_url, max_connections=2)
+    pool = client.connection_pool
+    assert isinstance(pool.pool, Slots)
+    for _ in range(20):
+        assert client.ping()
+    assert len(pool._connections) == 1  # handed back and out again, never a second
+    first, second = pool.get_connection(), pool.get_connection()
+    started = time.monotonic()
+    with pytest.raises(redis.ConnectionError, match="No connection available"):
+        pool.get_connection()
+    assert POOL_TIMEOUT <= time.monotonic() - started < POOL_TIMEOUT + 1
+    pool.release(second)
+    assert pool.get_connection() is second
+    pool.release(first)
+    pool.release(second)
+    assert len(pool._get_free_connections()) == 2  # redis-py reads Slots.queue
+    quick = fail_fast(client).connection_pool
+    assert isinstance(quick.pool, Slots) and quick.max_connections == 2
