@@ -11,10 +11,15 @@ import threading
 import time
 
 import pytest
+from flask import request
+from werkzeug.exceptions import RequestEntityTooLarge
 
+from customer_labels.server import BODY_BOUNDED
 from customer_labels.server.bridge import BODY_SECONDS
 from customer_labels.server.run import HEADER_MILLISECONDS
+from customer_labels.service import create_app
 from customer_labels.settings import MAX_BODY_BYTES
+from customer_labels.store import MemoryStore
 
 from .conftest import API_TOKENS, TOKENS
 from .processes import call, serve, start, stop, wait_until_up
@@ -192,6 +197,20 @@ def test_a_body_of_exactly_the_limit_is_taken_in_every_framing(fresh, framing):
     answer = exchange(fresh, request_bytes("POST", LABELS.format(ADA), auth(), body, framing))
     assert answer.status == 200, answer
     assert labels_of(fresh, ADA) == ["beta", "newsletter", "vip"]
+
+
+@pytest.mark.fast
+def test_the_app_reads_a_body_the_server_bounded_as_it_is_and_any_other_through_the_limit():
+    app = create_app({"API_TOKENS": API_TOKENS, "STORE": MemoryStore()})
+    over = b"x" * (MAX_BODY_BYTES + 1)
+    # Under this project's server the body is whole and bounded already: read as it is.
+    with app.test_request_context(method="POST", data=over, environ_overrides={BODY_BOUNDED: True}):
+        assert request.max_content_length is None and request.get_data() == over
+    # Under any other server (here werkzeug's test client), MAX_CONTENT_LENGTH holds.
+    with app.test_request_context(method="POST", data=over):
+        assert request.max_content_length == MAX_BODY_BYTES
+        with pytest.raises(RequestEntityTooLarge):
+            request.get_data()
 
 
 def test_a_small_content_length_beside_chunked_framing_does_not_lift_the_limit(fresh):

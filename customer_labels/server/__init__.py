@@ -16,3 +16,7 @@ DEFERRED_WAIT = "customer_labels.deferred_wait"
 #: When the request's headers arrived (``time.monotonic()``): on a cluster, a read of
 #: the catalogue's version sent after it serves the request (store/cluster.py).
 ARRIVED = "customer_labels.arrived"
+#: Set when the body in ``wsgi.input`` is whole and within the body limit, for every
+#: framing: the server read it so. The app then reads it as it is, not through
+#: werkzeug's limit again (about 15 µs a request with a body).
+BODY_BOUNDED = "customer_labels.body_bounded"

@@ -25,7 +25,7 @@ import time
 
 from ..problems import DETAILS
 from ..settings import MAX_BODY_BYTES
-from . import ARRIVED, BODY_PROBLEM, DEFERRED_WAIT
+from . import ARRIVED, BODY_BOUNDED, BODY_PROBLEM, DEFERRED_WAIT
 
 #: Seconds the whole body may take to arrive once the headers have.
 BODY_SECONDS = 10
@@ -126,6 +126,7 @@ class Bridge:
             "wsgi.url_scheme": scope.scheme,
             "wsgi.input": io.BytesIO(body),
             "wsgi.input_terminated": True,
+            BODY_BOUNDED: True,
             "wsgi.errors": sys.stderr,
             "wsgi.multithread": bool(self.threads),
             "wsgi.multiprocess": self.multiprocess,
