@@ -53,7 +53,7 @@ class availability:  # noqa: N801 (named as what it is used as: ``with availabil
         self.started = time.perf_counter()
 
     def __exit__(self, kind, err, traceback):
-        gave_up = _unavailable(err)
+        gave_up = err is not None and _unavailable(err)
         if self.outer:
             _depth.inside = False
             for called in CALLED:
@@ -64,7 +64,7 @@ class availability:  # noqa: N801 (named as what it is used as: ``with availabil
 
 
 def _unavailable(err):
-    """Whether ``err`` (None for none) means "not now" rather than "wrong"."""
+    """Whether ``err`` means "not now" rather than "wrong"."""
     if isinstance(err, UNAVAILABLE):
         return True
     if isinstance(err, redis.ResponseError):
