@@ -15,6 +15,9 @@ request threads, one line a request cost about a tenth of the attaches a
 second (docs/performance.md).
 """
 
+import atexit
+import contextlib
+import fcntl
 import json
 import logging
 import multiprocessing.util
@@ -23,6 +26,7 @@ import random
 import re
 import select
 import sys
+import tempfile
 import threading
 import time
 import weakref
@@ -238,11 +242,12 @@ class Lines(logging.StreamHandler):
             if last:
                 lines.append(last)
             try:
-                for chunk in _whole_lines(lines):
-                    self.stream.write(chunk)
-                    super().flush()  # each piece its own write
-                if not lines:
-                    super().flush()
+                with _one_process_at_a_time():
+                    for chunk in _whole_lines(lines):
+                        self.stream.write(chunk)
+                        super().flush()  # each piece its own write
+                    if not lines:
+                        super().flush()
             except (OSError, ValueError):  # stdout closed or gone: nothing can be written
                 pass
 
@@ -257,11 +262,59 @@ class Lines(logging.StreamHandler):
             time.sleep(BATCH_SECONDS)
 
 
+#: The environment variable naming the file whose lock a server's processes take
+#: around their writes to the stdout they share (``share_across_processes``).
+SHARED_LOCK = "CUSTOMER_LABELS_LOG_LOCK"
+_lock_file = {"pid": None, "fd": None}
+
+
+def share_across_processes():
+    """Make the processes of this server (forked after this call) write to stdout one at
+    a time. Why: a write of more than PIPE_BUF bytes to a pipe (a request line of a long
+    URL, a traceback) can be split by the kernel when the pipe is full, and another
+    process's write can land between its pieces, cutting a line in two. The lock is a
+    POSIX record lock on a file: the kernel drops it when its process dies, so a killed
+    process never leaves the others waiting."""
+    if not os.environ.get(SHARED_LOCK):
+        handle, path = tempfile.mkstemp(prefix="customer-labels-log-", suffix=".lock")
+        os.close(handle)
+        os.environ[SHARED_LOCK] = path
+        atexit.register(_remove, path)
+
+
+def _remove(path):
+    with contextlib.suppress(OSError):
+        os.remove(path)
+
+
+@contextlib.contextmanager
+def _one_process_at_a_time():
+    """The shared lock held, where the server's processes share one (or nothing held)."""
+    path = os.environ.get(SHARED_LOCK)
+    if not path:
+        yield
+        return
+    if _lock_file["pid"] != os.getpid():  # each process its own descriptor (and lock)
+        try:
+            _lock_file.update(pid=os.getpid(), fd=os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        except OSError:
+            _lock_file.update(pid=os.getpid(), fd=None)
+    fd = _lock_file["fd"]
+    if fd is None:  # the file is gone: write as a single process would
+        yield
+        return
+    fcntl.lockf(fd, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        fcntl.lockf(fd, fcntl.LOCK_UN)
+
+
 def _whole_lines(lines):
     """``lines`` joined into pieces of whole lines, each at most PIPE_BUF long where its
-    lines allow. The server's processes share one stdout; a write of up to PIPE_BUF bytes
-    to a pipe is never interleaved with another's, so no line is ever cut by another
-    process's (the lines are ASCII: JSON with its escapes)."""
+    lines allow: a write of up to PIPE_BUF bytes to a pipe is never interleaved with
+    another's. Longer lines are kept whole by the lock the processes share
+    (``share_across_processes``)."""
     piece, size = [], 0
     for line in lines:
         if piece and size + len(line) > select.PIPE_BUF:

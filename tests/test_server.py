@@ -369,18 +369,28 @@ def test_every_line_the_server_writes_is_json_on_stdout_crashes_included(redis_u
     assert any(line["level"] == "ERROR" and "Unexpected exit" in line["message"] for line in lines)
 
 
-def test_every_request_line_of_every_process_comes_out_whole_and_none_is_lost_at_sigterm(redis_url):
+@pytest.mark.parametrize(
+    ("path", "status", "requests"),
+    [("/healthz", 200, 100), ("/" + "p" * 6000, 404, 25)],
+    ids=["short-lines", "lines-over-PIPE_BUF"],
+)
+def test_every_request_line_of_every_process_comes_out_whole_and_none_is_lost_at_sigterm(
+    redis_url, path, status, requests
+):
     # Three processes share one stdout pipe and write their lines in batches: no
     # batch may cut another process's line, and none may be lost when they stop.
+    # A line longer than PIPE_BUF (a long URL's) is no atomic write: the kernel may
+    # split it when the pipe is full, so the processes take turns at the pipe.
     process, port = serve(redis_url, API_TOKENS, WEB_CONCURRENCY="3")
     sent, out = [], []
 
     def read_slowly():
         # A slow log reader: the pipe fills while it sleeps, and the processes' writes
-        # wait on it half done, which is when two writes could mix.
-        while chunk := os.read(process.stdout.fileno(), 65536):
+        # wait on it half done, which is when two writes could mix. It takes a page at a
+        # time, so that a long write waiting for room gets it a page at a time too.
+        while chunk := os.read(process.stdout.fileno(), 4096):
             out.append(chunk)
-            time.sleep(0.1)
+            time.sleep(0.005)
 
     reader = threading.Thread(target=read_slowly)
     reader.start()
@@ -388,10 +398,10 @@ def test_every_request_line_of_every_process_comes_out_whole_and_none_is_lost_at
         until(lambda: len(children(process.pid)) == 3, "booted three workers")
 
         def client(number):
-            for n in range(100):
+            for n in range(requests):
                 request_id = f"{number}-{n}-" + "x" * 120  # long lines fill batches sooner
-                status, _ = call(port, "GET", "/healthz", headers={"X-Request-ID": request_id})
-                assert status == 200
+                answered, _ = call(port, "GET", path, headers={"X-Request-ID": request_id})
+                assert answered == status
                 sent.append(request_id)
 
         clients = [threading.Thread(target=client, args=(number,)) for number in range(6)]
@@ -408,10 +418,11 @@ def test_every_request_line_of_every_process_comes_out_whole_and_none_is_lost_at
             raise
         reader.join(10)
     assert exit_code == 0
-    lines = [json.loads(line) for line in b"".join(out).decode().splitlines() if line.startswith("{")]
+    lines = [json.loads(line) for line in b"".join(out).decode().splitlines()]  # every line JSON
     logged = [line["requestId"] for line in lines if line.get("logger") == "customer_labels.access"]
-    assert len(sent) == 600
+    assert len(sent) == 6 * requests
     assert sorted(logged) == sorted(sent)
+    assert all(line["path"] == path for line in lines if line.get("logger") == "customer_labels.access")
 
 
 def test_the_local_mock_runs_on_the_same_server():

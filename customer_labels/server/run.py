@@ -55,6 +55,7 @@ def serve(wsgi_app, *, host, port, processes, threads, connections, log_level):
     sweep_now_and_then(wsgi_app)
     if processes > 1:
         metrics.share_across_processes()  # each forked process counts apart
+    logs.share_across_processes()  # the master writes too: its lines and the workers' take turns
     server.serve(target_loader=lambda _name: bridge)
 
 
