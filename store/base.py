@@ -8,7 +8,6 @@ constants and functions of this module, which every backend takes from here.
 """
 
 import abc
-import contextlib
 import hashlib
 import json
 import unicodedata
@@ -134,16 +133,12 @@ def customer_record(fields, now):
     }
 
 
-@contextlib.contextmanager
-def _positions(ids, error, named):
-    """On ``error``, name every place in the request's ``ids`` that holds one of the ids
-    the error names (its attribute ``named``)."""
-    try:
-        yield
-    except error as err:
-        found = set(getattr(err, named))
-        err.positions = [i for i, ident in enumerate(ids) if ident in found]
-        raise
+def _name_positions(err, ids, named):
+    """Name on ``err`` every place in the request's ``ids`` that holds one of the ids it
+    names (its attribute ``named``). A function the callers' ``except`` calls, not a
+    context manager: a generator one cost about 1.5 µs of every attach."""
+    found = set(getattr(err, named))
+    err.positions = [i for i, ident in enumerate(ids) if ident in found]
 
 
 def _clauses(clauses):
@@ -220,8 +215,11 @@ class Store(abc.ABC):
         carry it (or, to detach, do not) are left as they are. NotFound for no such label.
         What changed: {"changed": [id], "unchanged": [id], "customerCount": n}."""
         ids = [customer_id.lower() for customer_id in customer_ids]
-        with _positions(ids, CustomersRefused, "customer_ids"):
+        try:
             changed, unchanged, count = self._change_carriers(label_id, change, unique(ids), LABEL_CAP)
+        except CustomersRefused as err:
+            _name_positions(err, ids, "customer_ids")
+            raise
         return {"changed": changed, "unchanged": unchanged, "customerCount": count}
 
     # -- customers -------------------------------------------------------------
@@ -288,8 +286,11 @@ class Store(abc.ABC):
         if change == "replace" and len(distinct) > LABEL_CAP:
             check_guard(guard, labels_tag(self.labels_json(customer_id)))  # a 404, then a 412, first
             raise TooManyLabels(LABEL_CAP, 0, len(distinct))
-        with _positions(label_ids, UnknownLabels, "label_ids"):
+        try:
             return self._labels_json(customer_id, change, distinct, LABEL_CAP, guard)
+        except UnknownLabels as err:
+            _name_positions(err, label_ids, "label_ids")
+            raise
 
     # -- the whole state, for fixtures and snapshots -------------------------
 

@@ -68,6 +68,15 @@ def test_one_json_line_per_request(client, log_lines):
     assert (anonymous["status"], anonymous["role"]) == (401, None)
 
 
+def test_a_path_of_any_characters_is_one_valid_json_string(client, log_lines):
+    # Quotes, backslashes, control characters and text past ASCII (as PEP 3333 hands it
+    # over: its UTF-8 bytes read as latin-1) cannot end the string or break the line.
+    path = '/no/"such"\\path\x01/\u00e9t\u00e9'
+    client.get(path, headers=auth("reader"))
+    (line,) = access_lines(log_lines())
+    assert (line["path"], line["status"]) == (path.encode().decode("latin-1"), 404)
+
+
 def test_tokens_never_reach_the_log(client, log_lines):
     for token in TOKENS.values():
         client.get("/labels/labels?limit=1", headers={"Authorization": f"Bearer {token}"})
