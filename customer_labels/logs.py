@@ -85,8 +85,8 @@ def write_line(method, path, status, duration_ms, request_id, role):
     """
     handler = _access["handler"]
     if handler is None:  # logging set up by someone else (tests, embedding): go through it
-        fields = {"method": method, "path": path, "status": status, "durationMs": duration_ms}
-        access_log.info("request", extra={**fields, "requestId": request_id, "role": role})
+        fields = dict(method=method, path=path, status=status, durationMs=duration_ms, requestId=request_id, role=role)
+        access_log.info("request", extra=fields)
         return
     handler.add(_LINE % (_json(method), _json(path), status, duration_ms, _json(request_id), _json(role), _now()))
 

@@ -40,7 +40,7 @@ class _Flask(Flask):
 class _Request(Request):
     """Flask's request. A body this project's server read whole, and bounded for every
     framing (server/bridge.py), is read as it is: through MAX_CONTENT_LENGTH werkzeug
-    would wrap it in a limited stream of its own, about 15 µs a request with a body.
+    would wrap it in a limited stream of its own, about 12 µs a request with a body.
     Under any other server the limit holds as usual."""
 
     @property

@@ -18,5 +18,5 @@ DEFERRED_WAIT = "customer_labels.deferred_wait"
 ARRIVED = "customer_labels.arrived"
 #: Set when the body in ``wsgi.input`` is whole and within the body limit, for every
 #: framing: the server read it so. The app then reads it as it is, not through
-#: werkzeug's limit again (about 15 µs a request with a body).
+#: werkzeug's limit again (about 12 µs a request with a body).
 BODY_BOUNDED = "customer_labels.body_bounded"
