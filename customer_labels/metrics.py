@@ -157,12 +157,18 @@ def template(rule):
     return re.sub(r"<(?:[^:>]*:)?([^>]+)>", lambda found: "{" + PARAMETERS.get(found[1], found[1]) + "}", rule)
 
 
+def route_of(req):
+    """The template of the route ``req`` matched, as /openapi.json writes it; None for
+    a path the API lacks (or no request)."""
+    rule = getattr(req, "url_rule", None)
+    return None if rule is None else template(rule.rule)
+
+
 def _route(environ):
     """The route's template, not the path: one series per route, whatever the ids.
     Read from the request Flask matched, which werkzeug keeps in the environ until
     the request ends (the answer starts before): no hook a request."""
-    rule = getattr(environ.get("werkzeug.request"), "url_rule", None)
-    return "(no route)" if rule is None else template(rule.rule)
+    return route_of(environ.get("werkzeug.request")) or "(no route)"
 
 
 def _tallies():

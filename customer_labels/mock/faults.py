@@ -15,7 +15,7 @@ import json
 from flask import Response, g, request
 
 from ..api.inputs import invalid_body
-from ..metrics import template
+from ..metrics import route_of
 from ..problems import MEDIA_TYPE
 from ..schemas.openapi import OPERATIONS
 from ..store import BadNamespace, get_store
@@ -63,8 +63,7 @@ def _applies(rule, req):
 
 
 def _success(req):
-    rule = req.url_rule
-    return SUCCESS.get((req.method, template(rule.rule)), 200) if rule else 200
+    return SUCCESS.get((req.method, route_of(req)), 200)
 
 
 def _dropped(req):

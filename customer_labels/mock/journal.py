@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from flask import g, request
 
 from ..logs import REQUEST_ID
-from ..metrics import template
+from ..metrics import route_of
 from ..server import ARRIVED, DEFERRED_WAIT
 from ..store import BadNamespace, StoreUnavailable, get_store
 from .prefer import UNTOUCHED
@@ -60,9 +60,8 @@ def matches(path, wanted):
 
 def _operation(req):
     """The request's operation as "METHOD /template", or None for a path the API lacks."""
-    if req.url_rule is None:
-        return None
-    return f"{req.method} {template(req.url_rule.rule)}"
+    route = route_of(req)
+    return None if route is None else f"{req.method} {route}"
 
 
 def _headers(environ):
