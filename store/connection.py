@@ -183,11 +183,13 @@ class Script:
             self.pool.release(conn)
 
     def _run(self, conn, keys, args):
-        conn.send_command("EVALSHA", self.sha, len(keys), *keys, *args)
         try:
-            return conn.read_response()
+            return self._evalsha(conn, keys, args)
         except NoScriptError:
             conn.send_command("SCRIPT", "LOAD", self.script)
             conn.read_response()
-            conn.send_command("EVALSHA", self.sha, len(keys), *keys, *args)
-            return conn.read_response()
+            return self._evalsha(conn, keys, args)
+
+    def _evalsha(self, conn, keys, args):
+        conn.send_command("EVALSHA", self.sha, len(keys), *keys, *args)
+        return conn.read_response()
