@@ -15,6 +15,7 @@ import sys
 import tempfile
 from contextlib import ExitStack
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -58,7 +59,8 @@ def measure(seconds, rounds, directory):
                     for url, _ in targets.values():
                         load.run(url, args, 1)
                 # Side by side: each round runs one right after the other.
-                pair = tuple(run(*targets[kind], args, seconds) for kind in ("single", "cluster"))
+                runs = [partial(run, *targets[kind], args, seconds) for kind in ("single", "cluster")]
+                pair = report.in_turn(round_, runs)
                 results.setdefault(endpoint, []).append(pair)
     rows = []
     for endpoint, pairs in results.items():

@@ -14,14 +14,28 @@ Options = namedtuple("Options", "quick mode out seconds rounds")
 
 def options(doc, quick_help, writes):
     """--quick and --out, as every benchmark takes them: quick runs are 2 s once and
-    write to bench/out; full runs are 15 s three times and write to bench/results."""
+    write to bench/out; full runs are 9 rounds of 5 s and write to bench/results.
+
+    Why many short rounds: this machine's speed drifts (a baseline served 6,100 or
+    8,000 POSTs a second in runs minutes apart), and a ratio is only as good as the
+    two runs behind it. Runs side by side a few seconds apart, and the median of 9
+    such ratios, let a drift spoil a round or two without moving the result."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=quick_help)
     parser.add_argument("--out", type=Path, help=f"where to write {writes}")
     args = parser.parse_args()
     out = args.out or Path(__file__).resolve().parent / ("out" if args.quick else "results")
-    seconds, rounds = (2, 1) if args.quick else (15, 3)
+    seconds, rounds = (2, 1) if args.quick else (5, 9)
     return Options(args.quick, "quick" if args.quick else "full", out, seconds, rounds)
+
+
+def in_turn(round_, runs):
+    """Call each of ``runs`` (functions of no argument) and return their results in
+    the order given; in odd rounds they run last to first, so that no side of a
+    comparison always goes first (after a warm or an idle spell of the machine)."""
+    order = range(len(runs)) if round_ % 2 == 0 else reversed(range(len(runs)))
+    results = {i: runs[i]() for i in order}
+    return tuple(results[i] for i in range(len(runs)))
 
 
 def median_round(pairs, ratio):

@@ -3,7 +3,8 @@
     python bench/run.py            # full: what the README and docs/performance.md quote (about 15 minutes)
     python bench/run.py --quick    # a smoke run, about 2 minutes (CI runs it; it asserts nothing)
 
-It starts its own redis-server and, in alternating rounds, drives with wrk:
+It starts its own redis-server and, in rounds side by side (each pair one right
+after the other, the first of a pair alternating between rounds), drives with wrk:
 the service as the Procfile runs it against the bare Flask + redis-py app of
 bench/baseline.py under gunicorn (2 gthread workers of 4 threads: what a user
 would write by hand) and under this project's own server and settings; and the
@@ -19,6 +20,7 @@ import sys
 import tempfile
 import time
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -108,8 +110,8 @@ def throughput(server, seconds, rounds, directory):
                 if round_ == 0:  # warm up both
                     load.run(urls[base], base_args, 1)
                     load.run(urls[mine], args, 1)
-                base_result = load.run(urls[base], base_args, seconds)
-                result = load.run(urls[mine], args, seconds)
+                runs = [partial(load.run, urls[base], base_args, seconds), partial(load.run, urls[mine], args, seconds)]
+                base_result, result = report.in_turn(round_, runs)
                 results.setdefault((endpoint, mine, base, target), []).append((result, base_result))
         slow = slow_clients(urls["service"], ids[0])
     rows = []
