@@ -6,6 +6,7 @@ import threading
 import time
 import urllib.request
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 
 from bench import data, load, report
@@ -18,10 +19,11 @@ def _latency(url, ids_file, seconds):
     return result.p50, result.p99
 
 
-def get_latency(server, directory, small, large, seconds, rounds=3):
+def get_latency(server, directory, small, large, seconds, rounds=9):
     """GET latency on ``small`` customers against ``large``: two Redis servers holding the
     same first ``small`` customers (one also the rest), each behind its own service, the
-    two measured in alternating rounds so that the machine's drift falls on both."""
+    two measured side by side in rounds (report.in_turn) so that the machine's drift falls
+    on both."""
     client = server.client()
     client.flushall()
     ids = data.fill(client, "cl:", small)[1]
@@ -41,7 +43,8 @@ def get_latency(server, directory, small, large, seconds, rounds=3):
         ]
         for url in urls:
             _latency(url, ids_file, 1)
-        pairs = [tuple(_latency(url, ids_file, seconds) for url in urls) for _ in range(rounds)]
+        runs = [partial(_latency, url, ids_file, seconds) for url in urls]
+        pairs = [report.in_turn(round_, runs) for round_ in range(rounds)]
 
     def ratio(pair):  # of the p50s
         return pair[1][0] / pair[0][0]
@@ -116,12 +119,12 @@ def delete_wide_label(server, directory, carriers):
 def run(server, directory, quick):
     if quick:
         return [
-            get_latency(server, directory, 1000, 20_000, 2),
+            get_latency(server, directory, 1000, 20_000, 2, rounds=2),
             attach_cost(server, directory, (200, 2000), 2),
             delete_wide_label(server, directory, 10_000),
         ]
     return [
-        get_latency(server, directory, 1000, 1_000_000, 10),
+        get_latency(server, directory, 1000, 1_000_000, 5),
         attach_cost(server, directory, (200, 10_000), 10),
         delete_wide_label(server, directory, 100_000),
     ]
