@@ -63,9 +63,9 @@ def make_client(url, *, tls_verify=True, max_connections=20, cluster=False):
         options.update(ssl_cert_reqs="none", ssl_check_hostname=False)
     if cluster:
         # One pool per node, each waiting for a free connection as the single-node one does.
-        pool = functools.partial(redis.BlockingConnectionPool, timeout=options.pop("timeout"), queue_class=Slots)
+        pool = functools.partial(Pool, timeout=options.pop("timeout"))
         return LazyCluster(url, **dict(options, retry=CLUSTER_RETRY), connection_pool_class=pool)
-    pool = redis.BlockingConnectionPool.from_url(url, queue_class=Slots, **options)
+    pool = Pool.from_url(url, **options)
     return redis.Redis(connection_pool=pool)
 
 
@@ -75,19 +75,73 @@ def fail_fast(client):
     client made elsewhere (not by ``make_client``) is used as it is."""
     quick = {"socket_connect_timeout": FAIL_FAST_TIMEOUT, "socket_timeout": FAIL_FAST_TIMEOUT}
     if isinstance(client, LazyCluster):
-        pool = functools.partial(redis.BlockingConnectionPool, timeout=FAIL_FAST_TIMEOUT, queue_class=Slots)
+        pool = functools.partial(Pool, timeout=FAIL_FAST_TIMEOUT)
         return LazyCluster(client.url, **dict(client.options, **quick, connection_pool_class=pool))
     pool = getattr(client, "connection_pool", None)
     if pool is None:
         return client
-    fast_pool = redis.BlockingConnectionPool(
+    fast_pool = Pool(
         connection_class=pool.connection_class,
         max_connections=pool.max_connections,
         timeout=FAIL_FAST_TIMEOUT,
-        queue_class=Slots,
         **dict(pool.connection_kwargs, **quick, retry=Retry(NoBackoff(), 0)),
     )
     return redis.Redis(connection_pool=fast_pool)
+
+
+class Pool(redis.BlockingConnectionPool):
+    """redis-py's BlockingConnectionPool, its free connections kept in ``Slots``, and
+    its get and release without the steps this service never uses.
+
+    Why: in redis-py 8 each get and release also checks its arguments for deprecated
+    ones, names the pool for telemetry (a string made each time), records counts and
+    waits for OpenTelemetry (off here), and checks for a server's maintenance, which
+    is told only over RESP3 (this pool speaks RESP2) and to a client with no cache of
+    its own (this one keeps none): about 7 µs of a POST's Python (docs/performance.md).
+    What a get does for safety stays, as redis-py does it: a pool used after a fork
+    opens the new process's own connections, a connection is connected before use,
+    and one that has unread data is closed and opened again.
+    """
+
+    def __init__(self, **options):
+        super().__init__(**dict({"queue_class": Slots}, **options))
+
+    def get_connection(self, command_name=None, *keys, **options):
+        # The arguments are ignored, as redis-py ignores them (its cluster client still passes them).
+        self._checkpid()
+        try:
+            connection = self.pool.get(block=True, timeout=self.timeout)
+        except queue.Empty:
+            raise redis.ConnectionError("No connection available.") from None
+        if connection is None:  # a free slot: make a connection for it
+            connection = self.make_connection()
+        try:
+            connection.connect()
+            try:
+                if connection.can_read():
+                    raise redis.ConnectionError("Connection has data")
+            except (redis.ConnectionError, redis.TimeoutError, OSError):
+                connection.disconnect()
+                connection.connect()
+                if connection.can_read():
+                    raise redis.ConnectionError("Connection not ready") from None
+        except BaseException:
+            self.release(connection)
+            raise
+        return connection
+
+    def release(self, connection):
+        self._checkpid()
+        if not self.owns_connection(connection):  # made before a fork: its slot gets a new one
+            connection.disconnect()
+            self.pool.put_nowait(None)
+            return
+        if connection.should_reconnect():
+            connection.disconnect()
+        try:  # noqa: SIM105 (contextlib.suppress costs a context manager on every store call)
+            self.pool.put_nowait(connection)
+        except queue.Full:  # the pool was reset after a fork meanwhile
+            pass
 
 
 class Slots:
