@@ -100,11 +100,15 @@ class Pool(redis.BlockingConnectionPool):
     its own (this one keeps none): about 7 µs of a POST's Python (docs/performance.md).
     What a get does for safety stays, as redis-py does it: a pool used after a fork
     opens the new process's own connections, a connection is connected before use,
-    and one that has unread data is closed and opened again.
+    and one that has unread data is closed and opened again. A pool asked for RESP3
+    (``?protocol=3`` in REDIS_URL) or a client cache keeps redis-py's own get and release.
     """
 
     def __init__(self, **options):
         super().__init__(**dict({"queue_class": Slots}, **options))
+        if str(self.connection_kwargs.get("protocol", 2)) == "3" or self.cache is not None:
+            self.get_connection = super().get_connection
+            self.release = super().release
 
     def get_connection(self, command_name=None, *keys, **options):
         # The arguments are ignored, as redis-py ignores them (its cluster client still passes them).

@@ -114,3 +114,13 @@ def test_a_forked_process_opens_connections_of_its_own(redis_url):
     os.waitpid(child, 0)
     assert child_id != parent_id
     assert client.client_id() == parent_id  # the parent's connection is untouched
+
+
+def test_a_pool_asked_for_resp3_keeps_redis_pys_own_get_and_release(redis_url):
+    # RESP3 brings redis-py's handling of a server's maintenance, which the lean get skips.
+    lean = make_client(redis_url).connection_pool
+    assert lean.get_connection.__func__ is Pool.get_connection and lean.release.__func__ is Pool.release
+    pool = make_client(f"{redis_url}?protocol=3").connection_pool
+    assert pool.get_connection.__func__ is redis.BlockingConnectionPool.get_connection
+    assert pool.release.__func__ is redis.BlockingConnectionPool.release
+    assert redis.Redis(connection_pool=pool).client_info()["resp"] == "3"  # it works, over RESP3
