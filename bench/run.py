@@ -1,6 +1,6 @@
 """The benchmark: the service against bare baselines, side by side in one run.
 
-    python bench/run.py            # full: what the README and docs/performance.md quote (about 15 minutes)
+    python bench/run.py            # full: what the README and docs/performance.md quote (about 16 minutes)
     python bench/run.py --quick    # a smoke run, about 2 minutes (CI runs it; it asserts nothing)
 
 It starts its own redis-server and, in rounds side by side (each pair one right
