@@ -138,7 +138,7 @@ def main():
         found = settings.server_settings()
         _configure_logs()
         app = _dev_app()
-        run.refuse_taken("127.0.0.1", found["port"])  # before the banner names the port
+        run.claim_port("127.0.0.1", found["port"])  # before the banner names the port
     except settings.ConfigError as err:
         sys.exit(f"error: {err}")
     print(f"Customer Labels (dev mode) on http://127.0.0.1:{found['port']}, store {_where(app.config['REDIS_URL'])}")

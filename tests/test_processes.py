@@ -1,8 +1,12 @@
 """The service as it really runs: the Procfile's web line, and `python app.py`."""
 
 import sys
+import time
+from pathlib import Path
 
 import pytest
+
+from customer_labels.server.run import PORT_LOCK
 
 from .conftest import API_TOKENS, TOKENS
 from .processes import call, listening_addresses, refusal, start, stop, wait_until_up, web_command
@@ -152,3 +156,58 @@ def test_a_second_server_on_a_taken_port_refuses_and_the_first_keeps_every_conne
     assert call(web_port, "POST", "/labels/labels", {"id": "vip", "name": "VIP"}, TOKENS["admin"])[0] == 201
     for _ in range(20):  # each call a new connection: every one reaches the first server
         assert call(web_port, "GET", "/labels/labels/vip", token=TOKENS["reader"])[0] == 200
+
+
+#: A process that claims a port as a starting server does, and holds it without listening.
+CLAIM = (
+    "{python} -c 'import sys, time; from customer_labels.server.run import claim_port; "
+    'claim_port("127.0.0.1", int(sys.argv[1])); print("claimed", flush=True); time.sleep(60)\' {port}'
+)
+
+
+@pytest.mark.parametrize(
+    "command, prefix", [(None, "Error: PORT: "), ("{python} app.py", "error: PORT: ")], ids=["procfile", "dev"]
+)
+def test_a_port_another_server_has_claimed_but_not_yet_listens_on_is_refused(command, prefix):
+    # Between checking that nothing listens and listening, a second server started at the
+    # same moment would pass the check as well (and with SO_REUSEPORT both would serve).
+    port = free_port()
+    holder = start(CLAIM.format(python=sys.executable, port=port))
+    try:
+        assert holder.stdout.readline() == "claimed\n"
+        command = (command or web_command()).format(python=sys.executable)
+        line = refusal(start(command, PORT=str(port), API_TOKENS=API_TOKENS))
+        assert line.startswith(prefix) and f"{port} is taken" in line
+        assert not listening_addresses(port)  # the claim alone refused it
+    finally:
+        stop(holder)
+    # The kernel let go of the claim with its holder, killed: the port serves again.
+    lock_file = Path(PORT_LOCK.format(port=port))
+    assert lock_file.exists()
+    process = start(command, PORT=str(port), API_TOKENS=API_TOKENS)
+    try:
+        wait_until_up(process, port)
+        assert call(port, "GET", "/healthz")[0] == 200
+    finally:
+        stop(process)
+    assert process.returncode == 0 and not lock_file.exists()  # a server that stops removes it
+
+
+def test_of_two_servers_started_together_on_one_port_one_serves_and_the_other_refuses():
+    port = free_port()
+    both = [start(web_command(), PORT=str(port), API_TOKENS=API_TOKENS) for _ in range(2)]
+    try:
+        deadline = time.monotonic() + 30  # long enough for both to start, if both could
+        while all(p.poll() is None for p in both) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        refused = [p for p in both if p.poll() is not None]
+        assert len(refused) == 1, "both servers started on one port"
+        serving = next(p for p in both if p not in refused)
+        assert refusal(refused[0]).startswith("Error: PORT: ")
+        wait_until_up(serving, port)
+        for _ in range(10):  # each call a new connection: every one reaches the one server
+            assert call(port, "GET", "/healthz")[0] == 200
+        assert serving.poll() is None
+    finally:
+        for process in both:
+            stop(process)

@@ -1,6 +1,11 @@
 """Running granian with the settings a Heroku-like host needs."""
 
+import atexit
+import contextlib
+import fcntl
+import os
 import socket
+import tempfile
 
 from granian.constants import HTTPModes, Interfaces, Loops
 from granian.http import HTTP1Settings
@@ -20,14 +25,18 @@ HEADER_BYTES = 64 * 1024
 #: Seconds a stopping process waits for requests in flight (platforms send
 #: SIGKILL 30 s after SIGTERM).
 STOP_SECONDS = 20
+#: The file whose lock (flock) a server holds for its life on its port (``claim_port``).
+PORT_LOCK = os.path.join(tempfile.gettempdir(), "customer-labels-port-{port}.lock")
+#: Ports this process has claimed: their lock files' descriptors, held until it ends.
+_claimed = {}
 
 
 def serve(wsgi_app, *, host, port, processes, threads, connections, log_level):
     """Serve ``wsgi_app`` until SIGTERM or SIGINT: ``processes`` processes of
     ``threads`` request threads (0: requests run on the event loop), each
     holding at most ``connections`` connections. Raises ConfigError when another
-    server listens on ``port`` already."""
-    refuse_taken(host, port)
+    server has ``port`` already (``claim_port``)."""
+    claim_port(host, port)
     logs.configure(log_level)
     bridge = Bridge(wsgi_app, threads=threads, processes=processes)
     server = Server(
@@ -57,6 +66,64 @@ def serve(wsgi_app, *, host, port, processes, threads, connections, log_level):
         metrics.share_across_processes()  # each forked process counts apart
     logs.share_across_processes()  # the master writes too: its lines and the workers' take turns
     server.serve(target_loader=lambda _name: bridge)
+
+
+def claim_port(host, port):
+    """Raise ConfigError unless this process may serve on ``host:port``; once it may, no
+    other server of this service can claim the port until this process and its
+    children end. A second call in the same process does nothing.
+
+    Why a lock as well as ``refuse_taken``: between checking that nothing listens and
+    listening, a second server started at the same moment (parallel test suites each
+    starting a mock on one port) would pass the check too, and with SO_REUSEPORT both
+    would serve. The lock closes that gap; the kernel lets go of it when its holders
+    end, however they end. It is per machine, in the temporary directory (TMPDIR); a
+    lock file this user may not open leaves the check to ``refuse_taken`` alone.
+    """
+    if port in _claimed:
+        return
+    path = PORT_LOCK.format(port=port)
+    lock = _lock(path, port)
+    try:
+        refuse_taken(host, port)
+    except ConfigError:
+        if lock is not None:
+            os.close(lock)
+        raise
+    if lock is not None:
+        atexit.register(_unlink, path, os.getpid())
+    _claimed[port] = lock
+
+
+def _lock(path, port):
+    """The descriptor holding the lock on ``path``, or None where it cannot be opened.
+
+    The file is removed when the claiming process exits (not when it is killed: the
+    next claim takes the file as it is). A claim that locked a file removed meanwhile
+    tries again on the new one, so that two claims never hold two files of one port.
+    """
+    while True:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError:
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            message = f"{port} is taken: another server of this service is starting or serving there"
+            raise ConfigError("PORT", message) from None
+        with contextlib.suppress(FileNotFoundError):
+            if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                return fd
+        os.close(fd)  # the file was removed after it was opened: lock the new one
+
+
+def _unlink(path, pid):
+    """Remove a claimed port's file at exit, while its lock is still held."""
+    if os.getpid() == pid:  # the claiming process, not a forked one that inherited the hook
+        with contextlib.suppress(OSError):
+            os.unlink(path)
 
 
 def refuse_taken(host, port):
