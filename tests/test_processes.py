@@ -144,13 +144,19 @@ def test_dev_server_never_prints_a_redis_password(redis_proc, real_redis):
     assert "s3cret-password" not in output
 
 
-@pytest.mark.parametrize(
-    "command, prefix", [(None, "Error: PORT: "), ("{python} app.py", "error: PORT: ")], ids=["procfile", "dev"]
+#: Both ways a server starts (the Procfile's web line, the local mock), and how each
+#: begins the one line it prints when it refuses to start.
+EITHER_SERVER = pytest.mark.parametrize(
+    "command, prefix",
+    [(web_command(), "Error: PORT: "), (f"{sys.executable} app.py", "error: PORT: ")],
+    ids=["procfile", "dev"],
 )
+
+
+@EITHER_SERVER
 def test_a_second_server_on_a_taken_port_refuses_and_the_first_keeps_every_connection(web_port, command, prefix):
     # granian binds each process with SO_REUSEPORT: unchecked, a second server would
     # start on the same port, and the kernel would share the connections out between them.
-    command = (command or web_command()).format(python=sys.executable)
     line = refusal(start(command, PORT=str(web_port), API_TOKENS=API_TOKENS))
     assert line.startswith(prefix) and f"{web_port} is taken" in line
     assert call(web_port, "POST", "/labels/labels", {"id": "vip", "name": "VIP"}, TOKENS["admin"])[0] == 201
@@ -165,9 +171,7 @@ CLAIM = (
 )
 
 
-@pytest.mark.parametrize(
-    "command, prefix", [(None, "Error: PORT: "), ("{python} app.py", "error: PORT: ")], ids=["procfile", "dev"]
-)
+@EITHER_SERVER
 def test_a_port_another_server_has_claimed_but_not_yet_listens_on_is_refused(command, prefix):
     # Between checking that nothing listens and listening, a second server started at the
     # same moment would pass the check as well (and with SO_REUSEPORT both would serve).
@@ -175,7 +179,6 @@ def test_a_port_another_server_has_claimed_but_not_yet_listens_on_is_refused(com
     holder = start(CLAIM.format(python=sys.executable, port=port))
     try:
         assert holder.stdout.readline() == "claimed\n"
-        command = (command or web_command()).format(python=sys.executable)
         line = refusal(start(command, PORT=str(port), API_TOKENS=API_TOKENS))
         assert line.startswith(prefix) and f"{port} is taken" in line
         assert not listening_addresses(port)  # the claim alone refused it
