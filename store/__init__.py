@@ -65,17 +65,18 @@ log = logging.getLogger(__name__)
 
 def store_from_url(url, prefix="cl:", cluster=False, cache_mb=0, **client_options):
     """The store a URL names; with ``cluster``, the URL names one node of a Redis
-    Cluster. One Redis keeps copies of customers' labels in each process, up to
-    ``cache_mb`` megabytes (copies.py). ``client_options`` go to ``connection.make_client``."""
+    Cluster. Each process keeps copies of customers' labels, up to ``cache_mb``
+    megabytes (copies.py). ``client_options`` go to ``connection.make_client``."""
     scheme = urlsplit(url).scheme
     if cluster and scheme not in CLUSTER_SCHEMES:
         raise ConfigError("REDIS_CLUSTER", f"a cluster needs a redis:// or rediss:// URL, not {scheme or url!r}")
     if scheme == "memory":
         return MemoryStore()
+    copies = cache_mb * 1024 * 1024
     if cluster:
-        return ClusterStore(make_client(url, cluster=True, **client_options), prefix)
+        return ClusterStore(make_client(url, cluster=True, **client_options), prefix, copies=copies)
     if scheme in REDIS_SCHEMES:
-        return RedisStore(make_client(url, **client_options), prefix, copies=cache_mb * 1024 * 1024)
+        return RedisStore(make_client(url, **client_options), prefix, copies=copies)
     known = ", ".join(f"{s}://" for s in ("memory", *REDIS_SCHEMES))
     shown = f"{scheme}://" if scheme else repr(url)
     raise ConfigError("REDIS_URL", f"unknown store {shown}; use one of {known}")

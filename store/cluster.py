@@ -60,8 +60,8 @@ def _card(card):
 class ClusterStore(RedisStore):
     SCRIPTS = SCRIPTS + ("cluster/customer", "cluster/catalogue", "cluster/index", "cluster/carriers")
 
-    def __init__(self, client, prefix="cl:"):
-        super().__init__(client, prefix)
+    def __init__(self, client, prefix="cl:", copies=0):
+        super().__init__(client, prefix, copies=copies)
         self._catalogue = Catalogue(-1, {}, {})
         self._lock = threading.Lock()
         #: (when it was sent, the version) of the latest read of the catalogue's version.
@@ -73,6 +73,11 @@ class ClusterStore(RedisStore):
         if "cluster_state" in states:  # one master: its own answer, not one per node
             states = {"": states}
         return all(state.get("cluster_state") == "ok" for state in states.values())
+
+    def _masters(self):
+        """Each master the client knows now: a copy is true while every one reports."""
+        client = self._redis
+        return {node.name: client.get_redis_connection(node).connection_pool for node in client.get_primaries()}
 
     # -- the two steps, and the cached catalogue --------------------------------------
 
@@ -138,11 +143,12 @@ class ClusterStore(RedisStore):
 
     def _checked(self, c, s, carried, pending):
         """For a read: the cache, and the numbers of the set whose change's bits may not
-        follow yet (a change in flight, or one a stopped process left): not shown."""
+        follow yet (a change in flight, or one a stopped process left): not shown; None
+        when the bits follow the set."""
         if not pending:
-            return self._fresh(self._version()), ()
+            return self._fresh(self._version()), None
         status, unset, latest = self._catalogue_step(c, s, (), [n for n in pending if n in carried])
-        return latest, set(unset) if status == "behind" else ()
+        return latest, set(unset) if status == "behind" else None
 
     def _fresh(self, version):
         """The cache, brought up to ``version`` if it is behind."""
@@ -155,7 +161,7 @@ class ClusterStore(RedisStore):
         """(the cache, the numbers of ``label_ids`` in it); an attach naming no label is
         refused here, before anything is written."""
         known = self._catalogue
-        if change != "get" and not known.numbers.keys() >= set(label_ids):
+        if not known.numbers.keys() >= set(label_ids):
             known = self._catalogue_step()[2]  # the cache may lag behind a label made since
         numbers = [known.numbers[i] for i in label_ids if i in known.numbers]
         if change in ("attach", "replace") and len(numbers) < len(label_ids):
@@ -164,8 +170,8 @@ class ClusterStore(RedisStore):
             raise UnknownLabels([i for i in label_ids if i not in known.numbers])
         return known, numbers
 
-    def _labels_json(self, customer_id, change, label_ids, cap, guard="", again=True):
-        op = f"{change}:{self._guard_count(customer_id, guard)}" if guard and change != "get" else change
+    def _change_labels(self, customer_id, change, label_ids, cap, guard="", again=True):
+        op = f"{change}:{self._guard_count(customer_id, guard)}" if guard else change
         known, numbers = self._numbers(customer_id, change, label_ids)
         status, *rest = self._customer_step(customer_id, op, cap, *numbers)
         if status == "missing":
@@ -174,15 +180,11 @@ class ClusterStore(RedisStore):
             raise PreconditionFailed()
         if status == "cap":
             if again and self._forget_dead(customer_id, rest[2]):
-                return self._labels_json(customer_id, change, label_ids, cap, again=False)
+                return self._change_labels(customer_id, change, label_ids, cap, again=False)
             raise TooManyLabels(cap, rest[0], rest[1])
         c, s, carried, pending, changed = rest
-        hidden = ()
-        if change == "get" or not pending:
-            latest, hidden = self._checked(c, s, carried, pending)
-        else:
-            latest = self._settled(c, s, carried, pending)
-        if change != "get" and again and any(latest.numbers.get(i) != known.numbers.get(i) for i in label_ids):
+        latest = self._settled(c, s, carried, pending) if pending else self._fresh(self._version())
+        if again and any(latest.numbers.get(i) != known.numbers.get(i) for i in label_ids):
             # The cache lagged behind a label deleted or made again: what this attached
             # of it goes (a dead number has no bit, and no sweep would find it), and the
             # change runs again with the catalogue's numbers.
@@ -194,12 +196,23 @@ class ClusterStore(RedisStore):
                 self._apply_numbers(customer_id, "replace", set(carried) ^ set(changed), always=True)
             if unknown:
                 raise UnknownLabels(unknown)
-            return self._labels_json(customer_id, change, label_ids, cap, again=False)
-        return self._joined(latest, carried, hidden)
+            return self._change_labels(customer_id, change, label_ids, cap, again=False)
+        return self._joined(latest, carried)
+
+    def _read(self, customer_id):
+        """A customer's labels, and whether a copy of them may be kept: not while the
+        bits of a change of its set may not follow yet, which no report of its keys
+        would tell when they do."""
+        status, *rest = self._customer_step(customer_id, "get")
+        if status == "missing":
+            raise NotFound("customer", customer_id)
+        c, s, carried, pending, _ = rest
+        latest, hidden = self._checked(c, s, carried, pending)
+        return self._joined(latest, carried, hidden), hidden is None
 
     @staticmethod
-    def _joined(latest, carried, hidden):
-        found = sorted(latest.cards[n] for n in carried if n in latest.cards and n not in hidden)
+    def _joined(latest, carried, hidden=None):
+        found = sorted(latest.cards[n] for n in carried if n in latest.cards and n not in (hidden or ()))
         return '{"data":[' + ",".join(text for _, text in found) + "]}"
 
     def _guard_count(self, customer_id, guard):
@@ -213,7 +226,7 @@ class ClusterStore(RedisStore):
             raise NotFound("customer", customer_id)
         c, s, carried, pending, _ = rest
         latest = self._settled(c, s, carried, pending) if pending else self._fresh(self._version())
-        check_guard(guard, labels_tag(self._joined(latest, carried, ())))
+        check_guard(guard, labels_tag(self._joined(latest, carried)))
         return s
 
     def _apply_numbers(self, customer_id, op, numbers, always=False, cap=LABEL_CAP):

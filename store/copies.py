@@ -4,9 +4,10 @@
 Why: a GET of a customer's labels is most of the traffic, and reading them
 from Redis is most of its cost (a script run, a round trip, the answer read).
 
-How a copy is known to be true. One connection per process asks Redis to
-report every change of the keys such a GET reads (``BCAST`` mode, by key
-prefix: Redis keeps no table of who read what). Redis sends a change's report
+How a copy is known to be true. One connection per process to each master asks
+it to report every change of the keys such a GET reads (``BCAST`` mode, by key
+prefix: Redis keeps no table of who read what); one Redis is one master, a
+cluster has several, and each reports the changes of its own keys. Redis sends a change's report
 in the same pass of its event loop as the change's answer. Before a GET answers
 from a copy, it reads every report that has arrived (a ``poll``, no round trip),
 so it shows every change whose report has arrived. A request that comes through
@@ -16,13 +17,15 @@ its client and the new request's way back take far longer than the report's
 copy read while a report arrived is not kept: the report that would drop it may
 have come already.
 
-The connection is checked (``settle``: a ``PING``, and every report ahead of its
-``PONG``) every ``READ_SECONDS``, which also reads the reports of a process that
-serves no GETs: unread, they would pile up in Redis's memory. Copies are used
-only while the last check is at most ``CHECKED_SECONDS`` old; when the
-connection fails, every copy goes and GETs read Redis until it is open again
-(tried at most every ``RETRY_SECONDS``). A Redis that refuses tracking (older
-than 6, or one that forbids ``CLIENT``) is not asked again by this process.
+The connections are checked (``settle``: a ``PING``, and every report ahead of
+its ``PONG``) every ``READ_SECONDS``, which also reads the reports of a process
+that serves no GETs: unread, they would pile up in Redis's memory. Copies are
+used only while the last check is at most ``CHECKED_SECONDS`` old, and while
+the masters reporting are the masters the client knows. When a connection fails
+or the masters change (a failover, a master added), every copy goes and GETs
+read Redis until each master's connection is open (tried at most every
+``RETRY_SECONDS``). A Redis that refuses tracking (older than 6, or one that
+forbids ``CLIENT``) is not asked again by this process.
 """
 
 import logging
@@ -55,10 +58,11 @@ _all = weakref.WeakSet()
 class Copies:
     """Copies of ``read()`` answers, each named by a tag, for up to ``budget`` bytes."""
 
-    def __init__(self, client, budget, prefixes, everything):
-        """``prefixes``: the keys whose change drops one copy (the key after its prefix,
+    def __init__(self, masters, budget, prefixes, everything):
+        """``masters()``: {name: connection pool} of each master the client knows now;
+        ``prefixes``: the keys whose change drops one copy (the key after its prefix,
         less a final "}", is the copy's tag); ``everything``: keys whose change drops all."""
-        self._pool = client.connection_pool
+        self._masters = masters
         self.budget = budget
         self._prefixes = tuple(prefixes)
         self._everything = frozenset(everything)
@@ -69,26 +73,27 @@ class Copies:
         self._lock = threading.Lock()
         self._copies = {}  # tag -> text, oldest first
         self._size = 0
-        self._conn = None
-        self._checked = float("-inf")  # when the latest PING whose PONG came was sent
+        self._conns = {}  # master's name -> its reporting connection
+        self._checked = float("-inf")  # when the latest PINGs whose PONGs all came were sent
         self._reports = 0  # reports read, and connections lost: a copy read across one is not kept
         self._retry_at = 0.0
         self._reader = None
 
     def get(self, tag, read):
-        """``read()``'s answer, or the copy of it named ``tag`` if Redis has reported no
-        change to it since; errors of ``read`` are not kept."""
+        """The text of ``read()``, or the copy of it named ``tag`` if Redis has reported
+        no change to it since. ``read()`` answers (text, whether it may be kept); errors
+        of ``read`` are not kept."""
         with self._lock:
             usable = self._caught_up()
             found = self._copies.get(tag) if usable else None
             reports = self._reports
         if found is not None:
             return found
-        text = read()  # outside the lock: other GETs go on meanwhile
-        if not usable:
+        text, keep = read()  # outside the lock: other GETs go on meanwhile
+        if not (usable and keep):
             return text
         with self._lock:
-            if self._reports == reports and self._conn is not None:
+            if self._reports == reports and self._conns:
                 self._keep(tag, text)
         return text
 
@@ -114,75 +119,92 @@ class Copies:
         self._size = 0
 
     def _caught_up(self):
-        """Whether the copies may be used: every report that has arrived is read, and
-        the connection was checked lately."""
-        conn = self._conn or self._open()
-        if conn is None:
+        """Whether the copies may be used: each master the client knows reports to this
+        process, every report that has arrived is read, and the connections were
+        checked lately."""
+        try:
+            masters = self._masters()
+        except (redis.RedisError, OSError):
+            return False  # a cluster that cannot be reached: the GET reads it, and answers 503
+        if masters.keys() != self._conns.keys() and not self._open(masters):
             return False
         try:
-            while conn.can_read(timeout=0):
-                conn.read_response(push_request=True)
+            for conn in self._conns.values():
+                while conn.can_read(timeout=0):
+                    conn.read_response(push_request=True)
         except (redis.RedisError, OSError) as err:
-            self._lost(conn, err)
+            self._lost(err)
             return False
         return time.monotonic() - self._checked <= CHECKED_SECONDS
 
     def settle(self):
-        """Read every report Redis has sent so far: a PING on the connection, and the
-        reports ahead of its PONG. The connection's check, every READ_SECONDS."""
+        """Read every report Redis has sent so far: a PING on each connection, and the
+        reports ahead of its PONG. The connections' check, every READ_SECONDS."""
         with self._lock:
-            conn = self._conn
-            if conn is None:
-                return
             sent = time.monotonic()
             try:
-                conn.send_command("PING")
-                conn.read_response()
+                for conn in self._conns.values():
+                    conn.send_command("PING")
+                    conn.read_response()
             except (redis.RedisError, OSError) as err:
-                self._lost(conn, err)
+                self._lost(err)
             else:
-                self._checked = sent
+                self._checked = sent if self._conns else self._checked
 
-    def _open(self):
+    def _open(self, masters):
+        """Open a reporting connection to each of ``masters``, instead of any before:
+        whether all are open."""
         now = time.monotonic()
         if now < self._retry_at:
-            return None
+            return False
         self._retry_at = now + RETRY_SECONDS
+        if self._conns:
+            self._lost("the masters changed")
+        opened = {}
+        try:
+            for name, pool in masters.items():
+                opened[name] = conn = self._connection(pool)
+                conn.connect()
+                conn._parser.set_invalidation_push_handler(self._report)
+                prefixes = [word for prefix in (*self._prefixes, *self._everything) for word in ("PREFIX", prefix)]
+                conn.send_command("CLIENT", "TRACKING", "ON", "BCAST", *prefixes)
+                conn.read_response()
+        except redis.ResponseError as err:
+            log.warning("Redis refuses to report changes (%s): customers' labels are read from it each time", err)
+            self._retry_at = float("inf")
+            return self._close(opened)
+        except (redis.RedisError, OSError):
+            return self._close(opened)  # down: read Redis itself, which answers 503 meanwhile
+        self._conns, self._checked = opened, time.monotonic()
+        if self._reader is None:
+            self._reader = threading.Thread(target=_read_now_and_then, args=(weakref.ref(self),), daemon=True)
+            self._reader.start()
+        return True
+
+    @staticmethod
+    def _connection(pool):
         options = dict(
-            self._pool.connection_kwargs,
+            pool.connection_kwargs,
             protocol=3,
             socket_timeout=FAIL_FAST_TIMEOUT,
             socket_connect_timeout=FAIL_FAST_TIMEOUT,
             health_check_interval=0,  # each PING is a check already
             retry=Retry(NoBackoff(), 0),  # a Redis that is down: the GET reads it, and waits there
         )
-        conn = self._pool.connection_class(**options)
-        try:
-            conn.connect()
-            conn._parser.set_invalidation_push_handler(self._report)
-            prefixes = [word for prefix in (*self._prefixes, *self._everything) for word in ("PREFIX", prefix)]
-            conn.send_command("CLIENT", "TRACKING", "ON", "BCAST", *prefixes)
-            conn.read_response()
-        except redis.ResponseError as err:
-            log.warning("Redis refuses to report changes (%s): customers' labels are read from it each time", err)
-            self._retry_at = float("inf")
-            conn.disconnect()
-            return None
-        except (redis.RedisError, OSError):
-            conn.disconnect()  # down: read Redis itself, which answers 503 meanwhile
-            return None
-        self._conn, self._checked = conn, time.monotonic()
-        if self._reader is None:
-            self._reader = threading.Thread(target=_read_now_and_then, args=(weakref.ref(self),), daemon=True)
-            self._reader.start()
-        return conn
+        return pool.connection_class(**options)
 
-    def _lost(self, conn, err):
+    @staticmethod
+    def _close(conns):
+        for conn in conns.values():
+            conn.disconnect()
+        return False
+
+    def _lost(self, err):
         log.warning("copies of customers' labels dropped, Redis's reports stopped: %s", err)
-        self._conn = None
+        self._close(self._conns)
+        self._conns = {}
         self._drop_all()
         self._reports += 1
-        conn.disconnect()
 
     def _report(self, message):
         """Redis's report of changed keys (None: every key, as after FLUSHDB)."""

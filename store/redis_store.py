@@ -13,7 +13,7 @@ from importlib import resources
 import redis
 
 from . import bulk, layout
-from .base import COUNTED_LABEL_FIELDS, CUSTOMER_FIELDS, LABEL_FIELDS, Page, Store, name_key
+from .base import COUNTED_LABEL_FIELDS, CUSTOMER_FIELDS, LABEL_CAP, LABEL_FIELDS, Page, Store, name_key
 from .connection import make_script
 from .copies import Copies
 from .errors import (
@@ -104,7 +104,11 @@ class RedisStore(Store):
         # What a GET of a customer's labels reads: the customer's hash and set, and the cards.
         tags = (self._customer_key("}"), self._attached_key("}"))
         prefixes = [key[: key.index("{") + 1] for key in tags]
-        self.copies = Copies(client, copies, prefixes, [self._key("label-cards")]) if copies else None
+        self.copies = Copies(self._masters, copies, prefixes, [self._key("label-cards")]) if copies else None
+
+    def _masters(self):
+        """{name: connection pool} of each master: one Redis is one."""
+        return {"": self._redis.connection_pool}
 
     def _run(self, script, keys, args):
         with availability():
@@ -371,8 +375,17 @@ class RedisStore(Store):
     # -- a customer's labels -------------------------------------------------------
 
     def _labels_json(self, customer_id, change, label_ids, cap, guard=""):
-        if change == "get" and self.copies is not None:
-            return self.copies.get(_tag(customer_id), lambda: self._labels_script(customer_id, change, (), cap))
+        if change != "get":
+            return self._change_labels(customer_id, change, label_ids, cap, guard)
+        if self.copies is None:
+            return self._read(customer_id)[0]
+        return self.copies.get(_tag(customer_id), lambda: self._read(customer_id))
+
+    def _read(self, customer_id):
+        """A customer's labels, and whether a copy of them may be kept."""
+        return self._labels_script(customer_id, "get", (), LABEL_CAP), True
+
+    def _change_labels(self, customer_id, change, label_ids, cap, guard=""):
         return self._labels_script(customer_id, change, label_ids, cap, guard)
 
     def _labels_script(self, customer_id, change, label_ids, cap, guard=""):

@@ -80,9 +80,9 @@ def make_store(kind, request):
         return MemoryStore()
     if kind == "fakeredis":
         return RedisStore(fake_redis(), PREFIX)
-    if kind == "cluster":
-        return ClusterStore(request.getfixturevalue("cluster_client"), PREFIX)
     # As the service makes it: with copies of customers' labels (store/copies.py).
+    if kind == "cluster":
+        return ClusterStore(request.getfixturevalue("cluster_client"), PREFIX, copies=COPIES)
     return RedisStore(request.getfixturevalue("real_redis"), PREFIX, copies=COPIES)
 
 

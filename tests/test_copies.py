@@ -15,6 +15,7 @@ import redis
 from customer_labels.service import create_app
 from customer_labels.settings import DEFAULTS
 from customer_labels.store import ClusterStore, NotFound, RedisStore, copies, namespaces_of
+from customer_labels.store.connection import make_client
 
 from .conftest import COPIES, PREFIX
 from .processes import call, serve, stop
@@ -239,7 +240,7 @@ def test_a_forked_process_reads_with_its_own_connection(store, elsewhere, real_r
     pid = os.fork()
     if pid == 0:  # the child: no copy of the parent's, and a connection of its own
         try:
-            found = [len(store.copies), store.copies._conn is None]
+            found = [len(store.copies), not store.copies._conns]
             elsewhere.labels_json(ada, "attach", ["l0"])
             found.append(names(store.labels_json(ada)))
             found.append(sorted(tracking(real_redis) - parent_ids))
@@ -256,11 +257,16 @@ def test_a_forked_process_reads_with_its_own_connection(store, elsewhere, real_r
     assert names(store.labels_json(ada)) == ["Label 0"]  # the parent saw the child's change too
 
 
-def test_the_service_keeps_copies_true_across_its_processes(redis_url):
-    # Two server processes on one Redis: a change answered by one is what the other
-    # answers next, every time (the requests alternate between processes at random).
-    # No request lines: nothing reads the server's output until it stops.
-    process, port = serve(redis_url, f"{TOKEN}:admin", WEB_CONCURRENCY="2", LOG_LEVEL="WARNING")
+@pytest.mark.parametrize("kind", ["redis", "cluster"])
+def test_the_service_keeps_copies_true_across_its_processes(request, kind):
+    # Two server processes on one Redis or one cluster: a change answered by one is what
+    # the other answers next, every time (the requests alternate between processes at
+    # random). No request lines: nothing reads the server's output until it stops.
+    if kind == "redis":
+        url, settings = request.getfixturevalue("redis_url"), {}
+    else:
+        url, settings = request.getfixturevalue("redis_cluster").url, {"REDIS_CLUSTER": "true"}
+    process, port = serve(url, f"{TOKEN}:admin", WEB_CONCURRENCY="2", LOG_LEVEL="WARNING", **settings)
     try:
         assert call(port, "POST", "/labels/labels", {"id": "vip", "name": "VIP"}, TOKEN)[0] == 201
         status, customer = call(port, "POST", "/customers/customers", {"name": "Ada"}, TOKEN)
@@ -339,8 +345,11 @@ def test_redis_cache_mb_0_reads_redis_every_time(redis_url, real_redis):
     assert default.default.copies.budget == DEFAULTS["REDIS_CACHE_MB"] * 1024 * 1024
 
 
-def test_a_cluster_and_the_mocks_namespaces_keep_no_copies(cluster_client, store):
-    assert ClusterStore(cluster_client, PREFIX).copies is None
+def test_a_cluster_keeps_copies_and_the_mocks_namespaces_none(redis_cluster, store):
+    app = create_app(
+        {"TESTING": True, "API_TOKENS": f"{TOKEN}:admin", "REDIS_URL": redis_cluster.url, "REDIS_CLUSTER": True}
+    )
+    assert namespaces_of(app).default.copies.budget == DEFAULTS["REDIS_CACHE_MB"] * 1024 * 1024
     assert store.namespace("team-a").copies is None
 
 
@@ -357,3 +366,115 @@ def test_reads_of_redis_hold_no_lock_so_gets_go_on_side_by_side(store, refusing)
     refused = made(refusing)  # copies never usable: Redis refuses to report
     refused.copies.get("any", lambda: read(refused.copies, "{}"))
     assert held == [False, False]
+
+
+# -- on a Redis Cluster: each master reports the changes of its own keys ------------------
+
+
+@pytest.fixture
+def on_cluster(cluster_client, redis_cluster):
+    """(a cluster store with copies, the same data as another process sees it, a client
+    of each master)."""
+    store = ClusterStore(cluster_client, PREFIX, copies=COPIES)
+    store.ensure_layout()
+    elsewhere = ClusterStore(make_client(redis_cluster.url, cluster=True), PREFIX)
+    return store, elsewhere, [node.client() for node in redis_cluster.nodes]
+
+
+def customers_on_every_master(store, masters):
+    """Customers whose keys lie on each master in turn (ids are random)."""
+    found = {}
+    while len(found) < len(masters):
+        customer = store.create_customer({"name": "C"})["id"]
+        port = store._redis.get_node_from_key(store._attached_key(customer)).port
+        found.setdefault(port, customer)
+    return list(found.values())
+
+
+def cluster_scripts_run(masters):
+    return sum(scripts_run(master) for master in masters)
+
+
+def test_on_a_cluster_every_master_reports_and_a_second_read_runs_no_script(on_cluster):
+    store, elsewhere, masters = on_cluster
+    store.create_label({"id": "l0", "name": "Label 0"})
+    customers = customers_on_every_master(store, masters)
+    earlier = [tracking(master) for master in masters]  # of stores of earlier tests
+    for customer in customers:
+        store.labels_json(customer)
+    assert [len(tracking(master) - ids) for master, ids in zip(masters, earlier)] == [1, 1, 1]
+    before = cluster_scripts_run(masters)
+    for customer in customers:
+        assert store.labels_json(customer) == '{"data":[]}'
+    assert cluster_scripts_run(masters) == before and len(store.copies) == 3
+    # A change on any master, by another process, is what the next read shows.
+    for round_ in range(6):
+        for customer in customers:
+            expected = elsewhere.labels_json(customer, "attach" if round_ % 2 == 0 else "detach", ["l0"])
+            reported(store)
+            assert store.labels_json(customer) == expected, round_
+    elsewhere.update_label("l0", {"name": "Renamed"})
+    reported(store)
+    assert [names(store.labels_json(customer)) for customer in customers] == [[]] * 3
+
+
+def test_on_a_cluster_a_read_between_the_two_steps_of_a_change_keeps_no_copy(on_cluster):
+    # Between an attach's two steps the label is in the customer's set, not yet in its
+    # bitmap, and a read does not show it. When the second step lands, no key of the
+    # customer changes, so no report would drop a copy of that read: none is kept.
+    store, elsewhere, _ = on_cluster
+    store.create_label({"id": "l0", "name": "Label 0"})
+    ada = store.create_customer({"name": "Ada"})["id"]
+    store.labels_json(ada)
+    elsewhere.labels_json(ada)  # its cache knows l0
+    seen = []
+    run = elsewhere._run
+
+    def read_between(name, keys, args):
+        if name == "cluster/catalogue" and not seen:
+            reported(store)
+            seen.append(names(store.labels_json(ada)))
+        return run(name, keys, args)
+
+    elsewhere._run = read_between
+    assert names(elsewhere.labels_json(ada, "attach", ["l0"])) == ["Label 0"]
+    assert seen == [[]]
+    reported(store)
+    assert names(store.labels_json(ada)) == ["Label 0"]
+
+
+def test_on_a_cluster_one_master_lost_drops_every_copy(on_cluster, monkeypatch, caplog):
+    monkeypatch.setattr(copies, "RETRY_SECONDS", 0)
+    store, elsewhere, masters = on_cluster
+    store.create_label({"id": "l0", "name": "Label 0"})
+    customers = customers_on_every_master(store, masters)
+    for customer in customers:
+        store.labels_json(customer)
+    # The reports of one master stop: a change there could go unseen, so every copy goes.
+    killed = tracking(masters[0])
+    for client_id in killed:
+        masters[0].client_kill_filter(_id=client_id)
+    before = cluster_scripts_run(masters)
+    with caplog.at_level(logging.WARNING):
+        for customer in customers:
+            assert store.labels_json(customer) == '{"data":[]}'
+    assert "reports stopped" in caplog.text
+    assert cluster_scripts_run(masters) > before
+    assert len(tracking(masters[0]) - killed) == 1  # open again
+
+
+def test_on_a_cluster_other_masters_drop_every_copy(on_cluster, monkeypatch):
+    # As after a failover or a master added: the client knows masters the copies were
+    # not reported by.
+    monkeypatch.setattr(copies, "RETRY_SECONDS", 0)
+    store, _, masters = on_cluster
+    store.create_label({"id": "l0", "name": "Label 0"})
+    ada = store.create_customer({"name": "Ada"})["id"]
+    store.labels_json(ada)
+    assert len(store.copies) == 1
+    known = store._masters()
+    monkeypatch.setattr(store.copies, "_masters", lambda: dict(list(known.items())[:2]))
+    before = cluster_scripts_run(masters)
+    store.labels_json(ada)
+    assert cluster_scripts_run(masters) == before + 1  # read from Redis, not the copy
+    assert len(store.copies) == 1 and len(store.copies._conns) == 2
