@@ -36,6 +36,7 @@ import weakref
 
 import redis
 from redis.backoff import NoBackoff
+from redis.exceptions import RedisClusterException
 from redis.retry import Retry
 
 from .connection import FAIL_FAST_TIMEOUT
@@ -49,6 +50,8 @@ READ_SECONDS = 1
 #: Copies are used only while the last check is at most this old: a connection
 #: that died without a word (a NAT, a failover) stops them within that time.
 CHECKED_SECONDS = 2.5
+#: What a Redis, or a cluster, that cannot be reached raises.
+FAILED = (redis.RedisError, RedisClusterException, OSError)
 #: What a copy costs beyond its text (the dict's slot, the str object), in bytes.
 OVERHEAD = 100
 
@@ -93,7 +96,9 @@ class Copies:
         if not (usable and keep):
             return text
         with self._lock:
-            if self._reports == reports and self._conns:
+            # Kept only if no report came meanwhile, and if the masters the read may have
+            # reached (a cluster's client learns of a new one as it reads) all report.
+            if self._reports == reports and self._conns and self._masters_known():
                 self._keep(tag, text)
         return text
 
@@ -119,50 +124,56 @@ class Copies:
         self._size = 0
 
     def _caught_up(self):
-        """Whether the copies may be used: each master the client knows reports to this
-        process, every report that has arrived is read, and the connections were
-        checked lately."""
-        try:
-            masters = self._masters()
-        except (redis.RedisError, OSError):
-            return False  # a cluster that cannot be reached: the GET reads it, and answers 503
-        if masters.keys() != self._conns.keys() and not self._open(masters):
+        """Whether the copies may be used: every report that has arrived is read, and
+        the connections were checked lately."""
+        if not self._conns and not self._open():
             return False
         try:
             for conn in self._conns.values():
                 while conn.can_read(timeout=0):
                     conn.read_response(push_request=True)
-        except (redis.RedisError, OSError) as err:
+        except FAILED as err:
             self._lost(err)
             return False
         return time.monotonic() - self._checked <= CHECKED_SECONDS
 
+    def _masters_known(self):
+        """Whether the masters the client knows are the ones that report."""
+        try:
+            return self._masters().keys() == self._conns.keys()
+        except FAILED:
+            return False
+
     def settle(self):
         """Read every report Redis has sent so far: a PING on each connection, and the
-        reports ahead of its PONG. The connections' check, every READ_SECONDS."""
+        reports ahead of its PONG. The connections' check, every READ_SECONDS: it also
+        drops every copy when the client has come to know other masters (a failover,
+        a master added), and the next GET opens a connection to each."""
         with self._lock:
+            if not self._conns:
+                return
             sent = time.monotonic()
             try:
                 for conn in self._conns.values():
                     conn.send_command("PING")
                     conn.read_response()
-            except (redis.RedisError, OSError) as err:
+            except FAILED as err:
                 self._lost(err)
+                return
+            if self._masters_known():
+                self._checked = sent
             else:
-                self._checked = sent if self._conns else self._checked
+                self._lost("the masters changed")
 
-    def _open(self, masters):
-        """Open a reporting connection to each of ``masters``, instead of any before:
-        whether all are open."""
+    def _open(self):
+        """Open a reporting connection to each master: whether all are open."""
         now = time.monotonic()
         if now < self._retry_at:
             return False
         self._retry_at = now + RETRY_SECONDS
-        if self._conns:
-            self._lost("the masters changed")
         opened = {}
         try:
-            for name, pool in masters.items():
+            for name, pool in self._masters().items():
                 opened[name] = conn = self._connection(pool)
                 conn.connect()
                 conn._parser.set_invalidation_push_handler(self._report)
@@ -173,7 +184,7 @@ class Copies:
             log.warning("Redis refuses to report changes (%s): customers' labels are read from it each time", err)
             self._retry_at = float("inf")
             return self._close(opened)
-        except (redis.RedisError, OSError):
+        except FAILED:
             return self._close(opened)  # down: read Redis itself, which answers 503 meanwhile
         self._conns, self._checked = opened, time.monotonic()
         if self._reader is None:

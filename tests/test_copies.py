@@ -11,6 +11,7 @@ import time
 
 import pytest
 import redis
+from redis.exceptions import RedisClusterException
 
 from customer_labels.service import create_app
 from customer_labels.settings import DEFAULTS
@@ -464,17 +465,31 @@ def test_on_a_cluster_one_master_lost_drops_every_copy(on_cluster, monkeypatch, 
 
 
 def test_on_a_cluster_other_masters_drop_every_copy(on_cluster, monkeypatch):
-    # As after a failover or a master added: the client knows masters the copies were
-    # not reported by.
+    # As after a failover or a master added: the client comes to know masters the
+    # copies were not reported by. A read then keeps no copy, and the next check drops
+    # them all; the next GET opens a connection to each master the client knows.
     monkeypatch.setattr(copies, "RETRY_SECONDS", 0)
     store, _, masters = on_cluster
     store.create_label({"id": "l0", "name": "Label 0"})
-    ada = store.create_customer({"name": "Ada"})["id"]
+    ada, bob = (store.create_customer({"name": name})["id"] for name in ("Ada", "Bob"))
     store.labels_json(ada)
     assert len(store.copies) == 1
     known = store._masters()
     monkeypatch.setattr(store.copies, "_masters", lambda: dict(list(known.items())[:2]))
+    store.labels_json(bob)
+    assert len(store.copies) == 1  # Bob's read is not kept
+    store.copies.settle()
+    assert len(store.copies) == 0
     before = cluster_scripts_run(masters)
     store.labels_json(ada)
-    assert cluster_scripts_run(masters) == before + 1  # read from Redis, not the copy
-    assert len(store.copies) == 1 and len(store.copies._conns) == 2
+    assert cluster_scripts_run(masters) == before + 1  # read from Redis, not a copy
+    assert len(store.copies) == 1 and store.copies._conns.keys() == dict(list(known.items())[:2]).keys()
+
+
+def test_a_cluster_that_cannot_be_reached_is_read_for_its_error():
+    def unreachable():
+        raise RedisClusterException("Redis Cluster cannot be connected. Please provide at least one reachable node")
+
+    unusable = copies.Copies(unreachable, COPIES, ["cl:L:{"], [])
+    assert unusable.get("a tag", lambda: ("what Redis answered", True)) == "what Redis answered"
+    assert len(unusable) == 0

@@ -3,6 +3,7 @@ a cluster that is down, and a cluster master failing over to its replica."""
 
 import signal
 import time
+import uuid
 
 import pytest
 
@@ -51,12 +52,15 @@ def test_a_cluster_down_at_start_is_a_503_until_it_is_up(tmp_path):
     app = create_app({"API_TOKENS": API_TOKENS, "REDIS_URL": cluster.url, "REDIS_CLUSTER": True})
     client = app.test_client()
     try:
-        response = client.get("/labels/labels", headers=auth("reader"))
-        assert response.status_code == 503 and response.mimetype == "application/problem+json"
+        customer_labels = f"/customers/customers/{uuid.uuid4()}/labels"  # a GET copies may answer
+        for path in ("/labels/labels", customer_labels):
+            response = client.get(path, headers=auth("reader"))
+            assert response.status_code == 503 and response.mimetype == "application/problem+json"
         assert client.get("/readyz").status_code == 503
         cluster.start()
         assert client.get("/readyz").status_code == 200
         assert client.get("/labels/labels", headers=auth("reader")).status_code == 200
+        assert client.get(customer_labels, headers=auth("reader")).status_code == 404
     finally:
         cluster.stop()
 
