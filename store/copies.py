@@ -156,7 +156,10 @@ class Copies:
             try:
                 for conn in self._conns.values():
                     conn.send_command("PING")
-                    conn.read_response()
+                    # One reply at a time: redis-py reads the reports ahead of a reply
+                    # by recursion, one level each, which thousands of them overflow.
+                    while conn.read_response(push_request=True) != "PONG":
+                        pass  # a report, which _report has read
             except FAILED as err:
                 self._lost(err)
                 return

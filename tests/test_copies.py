@@ -189,6 +189,22 @@ def test_copies_unchecked_for_too_long_are_not_used(store, real_redis, ada, monk
     assert scripts_run(real_redis) == before + 1
 
 
+def test_thousands_of_reports_between_two_checks_are_read(store, other, real_redis, ada):
+    # A process that serves no GETs reads its reports only at each check: under writes
+    # from other processes, thousands may wait ahead of the check's PONG.
+    store.labels_json(ada, "attach", ["l0"])
+    store.labels_json(ada)
+    store.copies.settle()
+    for n in range(3000):  # one at a time: Redis sends one report per pass of its loop
+        other.hset(store._customer_key(ada), "note", n)
+    checked = store.copies._checked
+    store.copies.settle()
+    assert store.copies._checked > checked and store.copies._conns  # checked, not lost
+    store.labels_json(ada)
+    before = scripts_run(real_redis)
+    assert names(store.labels_json(ada)) == ["Label 0"] and scripts_run(real_redis) == before
+
+
 @pytest.fixture
 def refusing(real_redis, redis_proc):
     """A client of a user that may run every command but CLIENT, as some managed Redis
