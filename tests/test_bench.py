@@ -48,9 +48,9 @@ def test_quick_cluster_benchmark_runs_and_writes_its_table(tmp_path):
     require("redis-server", "redis-cli", package="redis-server")
     quick("bench/cluster.py", tmp_path, 300)
     table = (tmp_path / "cluster.md").read_text()
-    assert "| GET labels |" in table and "| POST attach |" in table
+    assert "| GET labels |" in table and "| GET labels, copies off |" in table and "| POST attach |" in table
     rows = json.loads((tmp_path / "cluster.json").read_text())
-    assert [row["endpoint"] for row in rows] == ["GET labels", "POST attach"]
+    assert [row["endpoint"] for row in rows] == ["GET labels", "GET labels, copies off", "POST attach"]
     assert all(len(row["cpu_us_masters"]) == 3 for row in rows)
     assert "Redis-bound ceiling" in table
 
