@@ -6,6 +6,7 @@ master before the fork; redis-py's pool notices the new pid in each worker
 and opens that worker's own connections, so no socket is ever shared.
 """
 
+import contextlib
 import functools
 import hashlib
 import queue
@@ -16,7 +17,8 @@ from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.cluster import RedisCluster
 from redis.commands.core import Script as ClientScript
 from redis.connection import Encoder
-from redis.exceptions import NoScriptError
+from redis.crc import key_slot
+from redis.exceptions import AskError, ClusterDownError, MovedError, NoScriptError, RedisClusterException, TryAgainError
 from redis.retry import Retry
 
 #: Seconds to open a TCP (and TLS) connection.
@@ -211,12 +213,12 @@ def make_script(client, source):
     """What runs the Lua ``source`` on ``client``: ``Script`` on one Redis; on a cluster,
     which has a pool per node, redis-py's, which sends each run to its keys' master."""
     if isinstance(client, (LazyCluster, RedisCluster)):
-        return client.register_script(source)
+        return ClusterScript(client, source)
     return Script(client, source)
 
 
 class Script:
-    """A Lua script, run with EVALSHA on a connection of ``client``'s pool.
+    """A Lua script, run with EVALSHA on a connection of ``client``'s pool (one Redis).
 
     Why not redis-py's Script: its call goes through the client's
     ``execute_command``, which in redis-py 8 also calls the client's telemetry
@@ -251,3 +253,55 @@ class Script:
     def _evalsha(self, conn, keys, args):
         conn.send_command("EVALSHA", self.sha, len(keys), *keys, *args)
         return conn.read_response()
+
+
+class ClusterScript(Script):
+    """A Lua script on a cluster, run with EVALSHA on the master of its first key's
+    slot: the keys of one call share a slot, by the store's layout.
+
+    Why not redis-py's cluster Script: each call works out every key's slot twice and
+    goes through the cluster client's routing, about half a cluster command's Python
+    (docs/performance.md). Where that routing is needed, it is used: a reply that the
+    slot moved, is moving, or has no master means the script did not run, and
+    redis-py's own call runs it, following the cluster as it does. A connection that
+    fails, or cannot be had, is not tried again (the script may have run, and a master
+    that does not answer would make the request wait twice), and the client learns the
+    cluster's layout again, as redis-py's call does then.
+    """
+
+    def __init__(self, client, source):
+        self.client = client
+        self.routed = client.register_script(source)
+        self.script = source
+        self.sha = self.routed.sha
+
+    def __call__(self, keys=(), args=()):
+        try:
+            node = self.client.nodes_manager.get_node_from_slot(key_slot(keys[0].encode()))
+            pool = self.client.get_redis_connection(node).connection_pool
+        except (redis.RedisError, RedisClusterException, IndexError):
+            return self.routed(keys=keys, args=args)
+        conn = None
+        try:
+            conn = pool.get_connection()
+            return self._run(conn, keys, args)
+        except (MovedError, AskError, TryAgainError, ClusterDownError):
+            pass  # not run: redis-py's call follows the cluster
+        except (redis.ConnectionError, redis.TimeoutError, OSError):
+            if conn is not None:
+                conn.disconnect()
+            self._relearn(node)
+            raise
+        finally:
+            if conn is not None:
+                pool.release(conn)
+        return self.routed(keys=keys, args=args)
+
+    def _relearn(self, node):
+        """What redis-py does after a command's connection failed: that node is asked
+        last, and the cluster's layout is read again (which may fail too: the command's
+        own error is the one raised)."""
+        nodes = self.client.nodes_manager
+        nodes.move_node_to_end_of_cached_nodes(node.name)
+        with contextlib.suppress(redis.RedisError, RedisClusterException):
+            nodes.initialize(last_failed_node_name=node.name)

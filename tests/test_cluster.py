@@ -9,11 +9,20 @@ import time
 import uuid
 
 import pytest
+import redis
 from redis.cluster import key_slot
 
 from customer_labels.server import ARRIVED
 from customer_labels.service import create_app
-from customer_labels.store import ClusterStore, NotFound, TooManyLabels, UnknownLabels, cluster, sweep_now_and_then
+from customer_labels.store import (
+    ClusterStore,
+    NotFound,
+    StoreUnavailable,
+    TooManyLabels,
+    UnknownLabels,
+    cluster,
+    sweep_now_and_then,
+)
 from customer_labels.store.cluster import BEGAN, slot_tags
 
 from .conftest import API_TOKENS, PREFIX, RoundTrips, labels_of
@@ -463,3 +472,57 @@ def test_when_a_request_began_ends_with_it(store, other):
     assert BEGAN.get() is None
     other.update_label("a", {"name": "Renamed"})
     assert [label["name"] for label in labels_of(store, customer)] == ["Renamed"]
+
+
+# -- how a script reaches its master (connection.ClusterScript) ---------------------------
+
+
+def test_a_script_sent_to_a_master_that_no_longer_holds_its_slot_runs_once_where_it_is(store, cluster_client):
+    # As after a slot moved: the client's map of slots is behind. The master answers MOVED,
+    # which means the script did not run; redis-py's routed call runs it where the slot is.
+    store.create_label({"id": "a", "name": "A"})
+    customer = store.create_customer({"id": CUSTOMERS[0], "name": "C"})["id"]
+    slot = key_slot(store._attached_key(customer).encode())
+    nodes = cluster_client.nodes_manager
+    holder = nodes.slots_cache[slot][0]
+    elsewhere = next(node for node in cluster_client.get_primaries() if node.name != holder.name)
+    nodes.slots_cache[slot] = [elsewhere]
+    assert ids(labels_of(store, customer, "attach", ["a"])) == ["a"]
+    assert nodes.slots_cache[slot][0].name == holder.name  # the map followed the MOVED
+    assert store._redis.hget(store._customer_key(customer), "s") == "1"  # changed once
+    assert exact(store, cluster_client)
+
+
+def test_a_script_a_master_no_longer_holds_is_loaded_again(store, cluster_client, redis_cluster):
+    # As after a restart, or a failover to a replica that never ran it.
+    store.create_label({"id": "a", "name": "A"})
+    customer = store.create_customer({"name": "C"})["id"]
+    labels_of(store, customer, "attach", ["a"])
+    for node in redis_cluster.nodes:
+        node.client().script_flush()
+    assert labels_of(store, customer, "detach", ["a"]) == []
+    assert labels_of(store, customer) == [] and exact(store, cluster_client)
+
+
+def test_a_script_whose_master_fails_mid_command_is_not_run_again(store, cluster_client, monkeypatch):
+    # The script may have run: it is not sent again, and the client reads the cluster's
+    # layout again, as redis-py's own call does after a failed command.
+    store.create_label({"id": "a", "name": "A"})
+    customer = store.create_customer({"name": "C"})["id"]
+    labels_of(store, customer)  # the cache knows a
+    script = store._scripts["cluster/customer"]
+    sent, relearned = [], []
+    run = script._run
+
+    def run_then_fail(conn, keys, args):
+        sent.append(run(conn, keys, args))
+        raise redis.ConnectionError("the connection broke after the script was sent")
+
+    monkeypatch.setattr(script, "_run", run_then_fail)
+    monkeypatch.setattr(cluster_client.nodes_manager, "initialize", lambda **_: relearned.append(True))
+    with pytest.raises(StoreUnavailable):
+        labels_of(store, customer, "attach", ["a"])
+    assert len(sent) == 1 and relearned == [True]
+    monkeypatch.undo()
+    assert carried(cluster_client, customer) == {"1"}  # it had run, once
+    assert ids(labels_of(store, customer, "attach", ["a"])) == ["a"] and exact(store, cluster_client)
