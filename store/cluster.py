@@ -19,6 +19,7 @@ from redis.cluster import RedisCluster
 from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 
 from .base import CUSTOMER_FIELDS, LABEL_CAP, Page, check_guard, labels_tag
+from .connection import read_on_master
 from .errors import Conflict, CustomersRefused, NotFound, PreconditionFailed, TooManyLabels, UnknownLabels
 from .redis_store import DETACH_BATCH, SCRIPTS, RedisStore, glob_pattern
 from .redis_support import availability, pairs, record
@@ -110,7 +111,7 @@ class ClusterStore(RedisStore):
             return version
         sent = time.monotonic()
         with availability():
-            version = int(self._redis.get(self._key("version")) or 0)
+            version = int(read_on_master(self._redis, "GET", self._key("version")) or 0)
         self._saw(sent, version)
         return version
 

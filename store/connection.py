@@ -257,17 +257,8 @@ class Script:
 
 class ClusterScript(Script):
     """A Lua script on a cluster, run with EVALSHA on the master of its first key's
-    slot: the keys of one call share a slot, by the store's layout.
-
-    Why not redis-py's cluster Script: each call works out every key's slot twice and
-    goes through the cluster client's routing, about half a cluster command's Python
-    (docs/performance.md). Where that routing is needed, it is used: a reply that the
-    slot moved, is moving, or has no master means the script did not run, and
-    redis-py's own call runs it, following the cluster as it does. A connection that
-    fails, or cannot be had, is not tried again (the script may have run, and a master
-    that does not answer would make the request wait twice), and the client learns the
-    cluster's layout again, as redis-py's call does then.
-    """
+    slot (``on_master``): the keys of one call share a slot, by the store's layout.
+    A script the master no longer holds is loaded again, as ``Script`` does."""
 
     def __init__(self, client, source):
         self.client = client
@@ -276,32 +267,62 @@ class ClusterScript(Script):
         self.sha = self.routed.sha
 
     def __call__(self, keys=(), args=()):
-        try:
-            node = self.client.nodes_manager.get_node_from_slot(key_slot(keys[0].encode()))
-            pool = self.client.get_redis_connection(node).connection_pool
-        except (redis.RedisError, RedisClusterException, IndexError):
+        if not keys:
             return self.routed(keys=keys, args=args)
-        conn = None
-        try:
-            conn = pool.get_connection()
-            return self._run(conn, keys, args)
-        except (MovedError, AskError, TryAgainError, ClusterDownError):
-            pass  # not run: redis-py's call follows the cluster
-        except (redis.ConnectionError, redis.TimeoutError, OSError):
-            if conn is not None:
-                conn.disconnect()
-            self._relearn(node)
-            raise
-        finally:
-            if conn is not None:
-                pool.release(conn)
-        return self.routed(keys=keys, args=args)
+        run = functools.partial(self._run, keys=keys, args=args)
+        return on_master(self.client, keys[0], run, lambda: self.routed(keys, args))
 
-    def _relearn(self, node):
-        """What redis-py does after a command's connection failed: that node is asked
-        last, and the cluster's layout is read again (which may fail too: the command's
-        own error is the one raised)."""
-        nodes = self.client.nodes_manager
-        nodes.move_node_to_end_of_cached_nodes(node.name)
-        with contextlib.suppress(redis.RedisError, RedisClusterException):
-            nodes.initialize(last_failed_node_name=node.name)
+
+def read_on_master(client, *command):
+    """A command of one key, the second word (``GET key``), on a cluster's master of it."""
+
+    def ask(conn):
+        conn.send_command(*command)
+        return conn.read_response()
+
+    return on_master(client, command[1], ask, lambda: client.execute_command(*command))
+
+
+def on_master(client, key, run, routed):
+    """``run(conn)`` on a connection to the master of ``key``'s slot, as the cluster
+    client's map of slots has it; else ``routed()``, redis-py's own call.
+
+    Why not always redis-py's call: it works out every key's slot twice and goes
+    through the cluster client's routing, about half a cluster command's Python
+    (docs/performance.md). Where that routing is needed, it is used: a reply that the
+    slot moved, is moving, or has no master means the command did not run, and
+    redis-py's call runs it, following the cluster as it does. A connection that
+    fails, or cannot be had, is not tried again (the command may have run, and a master
+    that does not answer would make the request wait twice), and the client learns the
+    cluster's layout again, as redis-py's call does then.
+    """
+    try:
+        node = client.nodes_manager.get_node_from_slot(key_slot(key.encode()))
+        pool = client.get_redis_connection(node).connection_pool
+    except (redis.RedisError, RedisClusterException):
+        return routed()
+    conn = None
+    try:
+        conn = pool.get_connection()
+        return run(conn)
+    except (MovedError, AskError, TryAgainError, ClusterDownError):
+        pass  # not run: redis-py's call follows the cluster
+    except (redis.ConnectionError, redis.TimeoutError, OSError):
+        if conn is not None:
+            conn.disconnect()
+        _relearn(client, node)
+        raise
+    finally:
+        if conn is not None:
+            pool.release(conn)
+    return routed()
+
+
+def _relearn(client, node):
+    """What redis-py does after a command's connection failed: that node is asked last,
+    and the cluster's layout is read again (which may fail too: the command's own
+    error is the one raised)."""
+    nodes = client.nodes_manager
+    nodes.move_node_to_end_of_cached_nodes(node.name)
+    with contextlib.suppress(redis.RedisError, RedisClusterException):
+        nodes.initialize(last_failed_node_name=node.name)
