@@ -1,6 +1,6 @@
 """The service on a 3-master Redis Cluster against the service on one Redis, side by side.
 
-    python bench/cluster.py            # full: what docs/performance.md quotes (about 4 minutes)
+    python bench/cluster.py            # full: what docs/performance.md quotes (about 6 minutes)
     python bench/cluster.py --quick    # a smoke run, under a minute (CI runs it; it asserts nothing)
 
 It starts one redis-server and a Redis Cluster of three, loads the same state
