@@ -236,7 +236,12 @@ class Copies:
 def _read_now_and_then(ref):
     """Check ``ref()``'s connection every READ_SECONDS, until it is gone."""
     while (copies := ref()) is not None:
-        copies.settle()
+        try:
+            copies.settle()
+        except Exception:  # a fault of this code must not end the checks: reports would pile up in Redis
+            log.exception("a check of the copies' connections failed")
+            with copies._lock:
+                copies._lost("the check failed")
         del copies
         time.sleep(READ_SECONDS)
 

@@ -205,6 +205,34 @@ def test_thousands_of_reports_between_two_checks_are_read(store, other, real_red
     assert names(store.labels_json(ada)) == ["Label 0"] and scripts_run(real_redis) == before
 
 
+def test_a_check_that_fails_unexpectedly_drops_the_copies_and_the_checks_go_on(store, ada, monkeypatch, caplog):
+    monkeypatch.setattr(copies, "READ_SECONDS", 0.02)
+    monkeypatch.setattr(copies, "RETRY_SECONDS", 0)
+    store.labels_json(ada)
+    settle, failed = copies.Copies.settle, []
+
+    def fail_once(self):
+        if self is store.copies and not failed:
+            failed.append(True)
+            raise RuntimeError("a fault of the check itself")
+        return settle(self)
+
+    monkeypatch.setattr(copies.Copies, "settle", fail_once)
+    deadline = time.monotonic() + 5
+    with caplog.at_level(logging.ERROR):
+        while not (failed and not store.copies._conns):
+            assert time.monotonic() < deadline, "the check did not run"
+            time.sleep(0.01)
+    assert "a check of the copies' connections failed" in caplog.text
+    assert len(store.copies) == 0  # dropped with the connections
+    store.labels_json(ada)  # opens them again
+    opened = store.copies._checked
+    while store.copies._checked == opened:  # a later check, by the same thread
+        assert time.monotonic() < deadline, "the checks stopped"
+        time.sleep(0.01)
+    assert store.copies._reader.is_alive()
+
+
 @pytest.fixture
 def refusing(real_redis, redis_proc):
     """A client of a user that may run every command but CLIENT, as some managed Redis
