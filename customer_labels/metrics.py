@@ -1,5 +1,6 @@
 """Prometheus metrics, at GET /metrics: requests by route, method and status; request
-time by route; every store call's time, and those that gave up (503s).
+time by route; every store call's time, and those that gave up (503s); GETs of a
+customer's labels answered from copies and from Redis, and the times copies were dropped.
 
 Each process counts in memory (``Tally``: a dict update under a lock, well under a
 microsecond a request), and prometheus_client writes the text format from those
@@ -29,7 +30,7 @@ from flask import Blueprint, Response
 
 from . import logs
 from .auth import auth
-from .store import redis_support
+from .store import copies, redis_support
 
 #: The directory a server's processes share their counts in; unset for one process.
 SHARED = "PROMETHEUS_MULTIPROC_DIR"
@@ -68,6 +69,7 @@ class Tally:
                 "latency": {route: list(counts) for route, counts in self.latency.items()},
                 "store": list(self.store),
                 "unavailable": self.unavailable,
+                "copies": [copies.counts.copy, copies.counts.redis, copies.counts.dropped],
             }
 
 
@@ -208,7 +210,19 @@ def _families(tallies):
     store.add_metric([], _buckets(STORE_BUCKETS, counts), counts[-1])
     unavailable = CounterMetricFamily("customer_labels_store_unavailable", "Store calls that gave up (503s)")
     unavailable.add_metric([], sum(tally["unavailable"] for tally in tallies))
-    return [requests, latency, store, unavailable]
+    answered = CounterMetricFamily(
+        "customer_labels_copies_answers", "GETs of a customer's labels, by what answered them", labels=["source"]
+    )
+    # A file an earlier release's process wrote has no "copies".
+    copies_counts = [tally.get("copies", (0, 0, 0)) for tally in tallies]
+    copy, redis, dropped = (sum(values) for values in zip(*copies_counts))
+    answered.add_metric(["copy"], copy)
+    answered.add_metric(["redis"], redis)
+    drops = CounterMetricFamily(
+        "customer_labels_copies_dropped", "Times every copy was dropped: a lost connection, other masters"
+    )
+    drops.add_metric([], dropped)
+    return [requests, latency, store, unavailable, answered, drops]
 
 
 def _buckets(bounds, counts):

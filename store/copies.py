@@ -58,6 +58,18 @@ OVERHEAD = 100
 _all = weakref.WeakSet()
 
 
+class Counts:
+    """This process's count of GETs answered from a copy and from Redis, and of the
+    times every copy was dropped (a lost connection, other masters): /metrics shows them."""
+
+    def __init__(self):
+        self.copy = self.redis = self.dropped = 0
+
+
+#: This process's counts (a server's process has one store that keeps copies).
+counts = Counts()
+
+
 class Copies:
     """Copies of ``read()`` answers, each named by a tag, for up to ``budget`` bytes."""
 
@@ -90,6 +102,10 @@ class Copies:
             usable = self._caught_up()
             found = self._copies.get(tag) if usable else None
             reports = self._reports
+            if found is None:
+                counts.redis += 1
+            else:
+                counts.copy += 1
         if found is not None:
             return found
         text, keep = read()  # outside the lock: other GETs go on meanwhile
@@ -219,6 +235,7 @@ class Copies:
         self._conns = {}
         self._drop_all()
         self._reports += 1
+        counts.dropped += 1
 
     def _report(self, message):
         """Redis's report of changed keys (None: every key, as after FLUSHDB)."""
@@ -249,6 +266,8 @@ def _read_now_and_then(ref):
 def _forked():
     """A forked process has none of its parent's copies, and opens its own connection
     (the parent's socket must never be shared) and its own reader."""
+    global counts
+    counts = Counts()
     for copies in list(_all):
         copies._reset()
 

@@ -168,3 +168,25 @@ def test_a_server_of_several_processes_counts_in_a_fresh_directory(monkeypatch):
     monkeypatch.setenv(metrics.SHARED, "/somewhere/given")
     metrics.share_across_processes()  # one given is kept
     assert os.environ[metrics.SHARED] == "/somewhere/given"
+
+
+def test_gets_answered_from_copies_and_from_redis_are_counted(redis_url, real_redis):
+    app = create_app({"API_TOKENS": API_TOKENS, "REDIS_URL": redis_url, "METRICS_TOKEN": METRICS_TOKEN})
+    client = app.test_client()
+    customer = client.post("/customers/customers", json={"name": "Ada"}, headers=auth("admin")).json["id"]
+    path = LABELS.replace("{customerId}", customer)
+    before = scrape(client)
+    for _ in range(3):  # read from Redis, then answered from its copy twice
+        assert client.get(path, headers=auth("reader")).status_code == 200
+    after = scrape(client)
+
+    def answered(source, found):
+        return found.get(("customer_labels_copies_answers_total", frozenset({"source": source}.items())), 0)
+
+    assert answered("redis", after) - answered("redis", before) == 1
+    assert answered("copy", after) - answered("copy", before) == 2
+    dropped = ("customer_labels_copies_dropped_total", frozenset())
+    for client_id in [c["id"] for c in real_redis.client_list() if "t" in c["flags"]]:
+        real_redis.client_kill_filter(_id=client_id)
+    assert client.get(path, headers=auth("reader")).status_code == 200  # finds the connection lost
+    assert scrape(client)[dropped] - after[dropped] >= 1
