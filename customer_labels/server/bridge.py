@@ -33,6 +33,10 @@ TOO_LARGE = (413, DETAILS[413])
 TOO_SLOW = (408, f"The request body did not arrive within {BODY_SECONDS} s.")
 CUT_SHORT = (400, "The request body ended before it was complete.")
 BAD_LENGTH = (400, "The Content-Length header must be one whole number.")
+#: How long a cut answer's stream stays open after its last bytes, so that granian
+#: writes them out before it closes the connection (ended at once, under load the
+#: connection sometimes closed with nothing sent).
+CUT_FLUSH_SECONDS = 0.05
 #: Added to the answer when the rest of a body is left unread: the connection
 #: cannot carry another request.
 CLOSE = ("Connection", "close")
@@ -94,6 +98,7 @@ class Bridge:
             answer_headers = [(k, v) for k, v in answer_headers if k.lower() != "content-length"]
             stream = protocol.response_stream(status, [*answer_headers, ("Content-Length", str(len(sent) + 1))])
             await stream.send_bytes(sent)
+            await asyncio.sleep(CUT_FLUSH_SECONDS)
             return
         protocol.response_bytes(status, answer_headers, answer)
 
