@@ -130,6 +130,11 @@ class RoundTrips:
         monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counted)
 
 
+def tracking(client):
+    """The ids of the connections that take Redis's reports of changes (flag t)."""
+    return {c["id"] for c in client.client_list() if "t" in c["flags"]}
+
+
 def labels_of(store, customer_id, change="get", label_ids=()):
     """A customer's labels through the store's one path (``labels_json``), parsed."""
     return json.loads(store.labels_json(customer_id, change, label_ids))["data"]

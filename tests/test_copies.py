@@ -18,7 +18,7 @@ from customer_labels.settings import DEFAULTS
 from customer_labels.store import ClusterStore, NotFound, RedisStore, copies, namespaces_of
 from customer_labels.store.connection import make_client
 
-from .conftest import COPIES, PREFIX
+from .conftest import COPIES, PREFIX, tracking
 from .processes import call, serve, stop
 from .redis_server import RedisServer
 
@@ -62,11 +62,6 @@ def scripts_run(client):
     script cache was emptied, is retried with the script itself)."""
     stats = client.info("commandstats").get("cmdstat_evalsha", {})
     return stats.get("calls", 0) - stats.get("failed_calls", 0) - stats.get("rejected_calls", 0)
-
-
-def tracking(client):
-    """The ids of the connections that take Redis's reports (flag t)."""
-    return {c["id"] for c in client.client_list() if "t" in c["flags"]}
 
 
 def reported(store):

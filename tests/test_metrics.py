@@ -14,7 +14,7 @@ from customer_labels.server import BODY_PROBLEM
 from customer_labels.service import create_app
 from customer_labels.store import MemoryStore
 
-from .conftest import API_TOKENS, TOKENS, auth
+from .conftest import API_TOKENS, TOKENS, auth, tracking
 from .processes import call, start, stop, wait_until_up, web_command
 from .redis_server import free_port
 
@@ -186,7 +186,7 @@ def test_gets_answered_from_copies_and_from_redis_are_counted(redis_url, real_re
     assert answered("redis", after) - answered("redis", before) == 1
     assert answered("copy", after) - answered("copy", before) == 2
     dropped = ("customer_labels_copies_dropped_total", frozenset())
-    for client_id in [c["id"] for c in real_redis.client_list() if "t" in c["flags"]]:
+    for client_id in tracking(real_redis):
         real_redis.client_kill_filter(_id=client_id)
     assert client.get(path, headers=auth("reader")).status_code == 200  # finds the connection lost
     assert scrape(client)[dropped] - after[dropped] >= 1
