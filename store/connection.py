@@ -211,7 +211,7 @@ class LazyCluster:
 
 def make_script(client, source):
     """What runs the Lua ``source`` on ``client``: ``Script`` on one Redis; on a cluster,
-    which has a pool per node, redis-py's, which sends each run to its keys' master."""
+    which has a pool per node, ``ClusterScript``, which sends each run to its keys' master."""
     if isinstance(client, (LazyCluster, RedisCluster)):
         return ClusterScript(client, source)
     return Script(client, source)

@@ -191,12 +191,12 @@ class Copies:
             return False
         self._retry_at = now + RETRY_SECONDS
         opened = {}
+        prefixes = [word for prefix in (*self._prefixes, *self._everything) for word in ("PREFIX", prefix)]
         try:
             for name, pool in self._masters().items():
                 opened[name] = conn = self._connection(pool)
                 conn.connect()
                 conn._parser.set_invalidation_push_handler(self._report)
-                prefixes = [word for prefix in (*self._prefixes, *self._everything) for word in ("PREFIX", prefix)]
                 conn.send_command("CLIENT", "TRACKING", "ON", "BCAST", *prefixes)
                 conn.read_response()
         except redis.ResponseError as err:
