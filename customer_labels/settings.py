@@ -24,7 +24,7 @@ DEFAULTS = {
     # waits up to store.connection.POOL_TIMEOUT (0.5 s) for a free one.
     "REDIS_MAX_CONNECTIONS": 20,
     # Megabytes of customers' labels each process keeps copies of, which Redis keeps
-    # true (client-side caching, store/copies.py); 0: none. One Redis only.
+    # true (client-side caching, store/copies.py); 0: none.
     "REDIS_CACHE_MB": 8,
     # "token:role" or "sha256:<hex>:role", comma-separated. Unset means the dev
     # tokens in dev mode, and no start otherwise.

@@ -18,7 +18,15 @@ from redis.cluster import RedisCluster
 from redis.commands.core import Script as ClientScript
 from redis.connection import Encoder
 from redis.crc import key_slot
-from redis.exceptions import AskError, ClusterDownError, MovedError, NoScriptError, RedisClusterException, TryAgainError
+from redis.exceptions import (
+    AskError,
+    ClusterDownError,
+    MaxConnectionsError,
+    MovedError,
+    NoScriptError,
+    RedisClusterException,
+    TryAgainError,
+)
 from redis.retry import Retry
 
 #: Seconds to open a TCP (and TLS) connection.
@@ -118,7 +126,9 @@ class Pool(redis.BlockingConnectionPool):
         try:
             connection = self.pool.get(block=True, timeout=self.timeout)
         except queue.Empty:
-            raise redis.ConnectionError("No connection available.") from None
+            # redis-py's own blocking pool raises a bare ConnectionError here, which its
+            # cluster client takes for a failed node (below, on_master).
+            raise MaxConnectionsError("No connection available.") from None
         if connection is None:  # a free slot: make a connection for it
             connection = self.make_connection()
         try:
@@ -294,7 +304,7 @@ def on_master(client, key, run, routed):
     redis-py's call runs it, following the cluster as it does. A connection that
     fails, or cannot be had, is not tried again (the command may have run, and a master
     that does not answer would make the request wait twice), and the client learns the
-    cluster's layout again, as redis-py's call does then.
+    cluster's layout again, as redis-py's call does then; unless the pool was only busy.
     """
     try:
         node = client.nodes_manager.get_node_from_slot(key_slot(key.encode()))
@@ -307,6 +317,11 @@ def on_master(client, key, run, routed):
         return run(conn)
     except (MovedError, AskError, TryAgainError, ClusterDownError):
         pass  # not run: redis-py's call follows the cluster
+    except MaxConnectionsError:
+        # Every connection busy for POOL_TIMEOUT: not the node's fault. Reading the
+        # layout again would wait on the same busy pool and set its connections to
+        # reconnect, under the very load that made it busy; redis-py's call does not.
+        raise
     except (redis.ConnectionError, redis.TimeoutError, OSError):
         if conn is not None:
             conn.disconnect()

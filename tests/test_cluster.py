@@ -24,6 +24,7 @@ from customer_labels.store import (
     sweep_now_and_then,
 )
 from customer_labels.store.cluster import BEGAN, slot_tags
+from customer_labels.store.connection import make_client
 
 from .conftest import API_TOKENS, PREFIX, RoundTrips, labels_of
 
@@ -526,3 +527,25 @@ def test_a_script_whose_master_fails_mid_command_is_not_run_again(store, cluster
     monkeypatch.undo()
     assert carried(cluster_client, customer) == {"1"}  # it had run, once
     assert ids(labels_of(store, customer, "attach", ["a"])) == ["a"] and exact(store, cluster_client)
+
+
+@pytest.mark.parametrize("path", ["script", "redis-py"])
+def test_a_busy_pool_is_a_503_and_the_layout_stands(redis_cluster, monkeypatch, path):
+    # Every connection to the customer's master in use (more requests than
+    # REDIS_MAX_CONNECTIONS, under load): the request is refused after POOL_TIMEOUT.
+    # The node did nothing wrong, so the layout is not read again: that read would wait
+    # on the same pool, and set its connections to reconnect, under that very load.
+    client = make_client(redis_cluster.url, cluster=True, max_connections=1)
+    store = ClusterStore(client, PREFIX)
+    customer = store.create_customer({"id": CUSTOMERS[0], "name": "C"})["id"]
+    pool = client.get_redis_connection(client.get_node_from_key(store._customer_key(customer))).connection_pool
+    held = pool.get_connection()
+    relearned = []
+    monkeypatch.setattr(client.nodes_manager, "initialize", lambda **_: relearned.append(True))
+    read = {"script": lambda: labels_of(store, customer), "redis-py": lambda: store.get_customer(customer)}[path]
+    with pytest.raises(StoreUnavailable, match="No connection available"):
+        read()
+    assert relearned == []
+    pool.release(held)
+    monkeypatch.undo()
+    assert read() is not None
