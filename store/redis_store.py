@@ -49,12 +49,12 @@ SCRIPTS = (
 #: What scripts start with: lua/cards.lua for those that answer with a customer's labels,
 #: lua/tags.lua for those that check If-Match.
 INCLUDES = {
-    "customer_labels": ("cards", "tags"),
+    "customer_labels": ("cards", "tags", "change_set"),
     "update_label": ("tags",),
     "delete_label": ("tags",),
     "update_customer": ("tags",),
     "delete_customer": ("tags",),
-    "cluster/customer": ("tags",),
+    "cluster/customer": ("tags", "change_set"),
 }
 #: The catalogue's keys a replace is given (replace.lua), in its order.
 REPLACE_KEYS = ("seeded", *bulk.CATALOGUE_KEYS, "layout", "version", "label-log")

@@ -31,46 +31,10 @@ if #ARGV >= 5 then
   end
 end
 if mode ~= 'detach' and #unknown > 0 then return {'unknown', unknown} end
-local have = {}
-for _, n in ipairs(members) do have[n] = true end
-local function set(n, on)
-  redis.call(on and 'SADD' or 'SREM', KEYS[2], n)
-  redis.call('SETBIT', cat .. 'carriers:' .. n, c, on and 1 or 0)
-  have[n] = on or nil
-end
-if mode == 'replace' then
-  local wanted = {}
-  for _, n in ipairs(numbers) do wanted[n] = true end
-  for _, n in ipairs(members) do
-    if not wanted[n] then set(n, false) end
-  end
-  for _, n in ipairs(numbers) do
-    if not have[n] then set(n, true) end
-  end
-elseif mode == 'attach' then
-  local new = {}
-  for _, n in ipairs(numbers) do
-    if not have[n] then new[#new + 1] = n end
-  end
-  local attached = #members
-  if attached + #new > tonumber(ARGV[3]) then
-    -- Numbers of labels being deleted (their cards go at once; their carriers are
-    -- detached after) do not count: this customer's go now, as the detaching would.
-    for _, m in ipairs(members) do
-      if redis.call('HEXISTS', KEYS[4], m) == 0 then
-        redis.call('SREM', KEYS[2], m)
-        have[m] = nil
-        attached = attached - 1
-      end
-    end
-    if attached + #new > tonumber(ARGV[3]) then return {'cap', attached, #new} end
-  end
-  for _, n in ipairs(new) do set(n, true) end
-else
-  for _, n in ipairs(numbers) do
-    if have[n] then set(n, false) end
-  end
-end
-local after = {}
-for n in pairs(have) do after[#after + 1] = n end
+local added, removed, after = change_set(KEYS[2], mode, members, numbers, tonumber(ARGV[3]), function(m)
+  return redis.call('HEXISTS', KEYS[4], m) == 0
+end)
+if not added then return {'cap', removed, after} end
+for _, n in ipairs(added) do redis.call('SETBIT', cat .. 'carriers:' .. n, c, 1) end
+for _, n in ipairs(removed) do redis.call('SETBIT', cat .. 'carriers:' .. n, c, 0) end
 return {'ok', (answer(KEYS[4], after))}

@@ -30,38 +30,14 @@ if not c then return {'missing'} end
 if guard ~= '' and (op == 'delete' and not matches(guard, customer_tag(KEYS[1])) or op ~= 'delete' and guard ~= (s or '0')) then
   return {'precondition'}
 end
-local changed = {}
-if op == 'attach' and #ARGV > 4 then
-  local numbers = {unpack(ARGV, 5)}
-  local present = redis.call('SMISMEMBER', KEYS[2], unpack(numbers))
-  for i, n in ipairs(numbers) do
-    if present[i] == 0 then changed[#changed + 1] = n end
-  end
-  local attached = redis.call('SCARD', KEYS[2])
-  if attached + #changed > tonumber(ARGV[4]) then return {'cap', attached, #changed, redis.call('SMEMBERS', KEYS[2])} end
-  if #changed > 0 then redis.call('SADD', KEYS[2], unpack(changed)) end
-elseif op == 'detach' then
-  for i = 5, #ARGV do
-    if redis.call('SREM', KEYS[2], ARGV[i]) == 1 then changed[#changed + 1] = ARGV[i] end
-  end
-elseif op == 'replace' then
-  local wanted, have = {}, {}
-  for i = 5, #ARGV do wanted[ARGV[i]] = true end
-  for _, n in ipairs(redis.call('SMEMBERS', KEYS[2])) do
-    have[n] = true
-    if not wanted[n] then
-      redis.call('SREM', KEYS[2], n)
-      changed[#changed + 1] = n
-    end
-  end
-  for i = 5, #ARGV do
-    if not have[ARGV[i]] then
-      redis.call('SADD', KEYS[2], ARGV[i])
-      changed[#changed + 1] = ARGV[i]
-    end
-  end
+local set, changed = redis.call('SMEMBERS', KEYS[2]), {}
+if op ~= 'get' and op ~= 'delete' then
+  local added, removed, after = change_set(KEYS[2], op, set, {unpack(ARGV, 5)}, tonumber(ARGV[4]))
+  if not added then return {'cap', removed, after, set} end
+  for _, n in ipairs(removed) do added[#added + 1] = n end
+  set, changed = after, added
 end
-local set, pending, seen = redis.call('SMEMBERS', KEYS[2]), {}, {}
+local pending, seen = {}, {}
 for n in string.gmatch((p or '') .. ' ' .. table.concat(changed, ' '), '%d+') do
   if not seen[n] then pending[#pending + 1], seen[n] = n, true end
 end
