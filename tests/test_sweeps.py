@@ -26,6 +26,9 @@ def test_numbers_of_labels_being_deleted_do_not_count_against_the_cap(redis_stor
     customer = redis_store.create_customer({"name": "C"})["id"]
     labels_of(redis_store, customer, "attach", labels[:250])
     assert redis_store._drop_label("l0")  # deleted; its carriers not yet detached
+    with pytest.raises(TooManyLabels):  # 249 live and 2 more: refused, and nothing changes
+        labels_of(redis_store, customer, "attach", ["l250", "l251"])
+    assert len(redis_store._redis.smembers(redis_store._attached_key(customer))) == 250
     assert len(labels_of(redis_store, customer)) == 249  # already invisible
     assert len(labels_of(redis_store, customer, "attach", ["l250"])) == 250
     with pytest.raises(TooManyLabels) as refused:
