@@ -263,15 +263,16 @@ SHARED_LOCK = "CUSTOMER_LABELS_LOG_LOCK"
 _lock_file = {"pid": None, "fd": None}
 
 
-def share_across_processes():
+def share_across_processes(port):
     """Make the processes of this server (forked after this call) write to stdout one at
     a time. Why: a write of more than PIPE_BUF bytes to a pipe (a request line of a long
     URL, a traceback) can be split by the kernel when the pipe is full, and another
     process's write can land between its pieces, cutting a line in two. The lock is a
     POSIX record lock on a file: the kernel drops it when its process dies, so a killed
-    process never leaves the others waiting."""
+    process never leaves the others waiting. The file's name holds the server's ``port``:
+    a killed server's is removed by the next server to start (server/run.py)."""
     if not os.environ.get(SHARED_LOCK):
-        handle, path = tempfile.mkstemp(prefix="customer-labels-log-", suffix=".lock")
+        handle, path = tempfile.mkstemp(prefix=f"customer-labels-log-{port}-", suffix=".lock")
         os.close(handle)
         os.environ[SHARED_LOCK] = path
         atexit.register(_remove, path)

@@ -137,11 +137,13 @@ def _write(tally):
     os.replace(path + ".new", path)
 
 
-def share_across_processes():
+def share_across_processes(port):
     """Count in a fresh directory that every process of this server shares (unless
-    PROMETHEUS_MULTIPROC_DIR names one already); called before the processes fork."""
+    PROMETHEUS_MULTIPROC_DIR names one already); called before the processes fork. Its
+    name holds the server's ``port``: a killed server's is removed by the next server
+    to start (server/run.py)."""
     if not os.environ.get(SHARED):
-        directory = tempfile.mkdtemp(prefix="customer-labels-metrics-")
+        directory = tempfile.mkdtemp(prefix=f"customer-labels-metrics-{port}-")
         os.environ[SHARED] = directory
         atexit.register(shutil.rmtree, directory, ignore_errors=True)
 

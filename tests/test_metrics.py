@@ -162,11 +162,12 @@ def test_two_server_processes_count_together(redis_url, tmp_path):
 @pytest.mark.fast
 def test_a_server_of_several_processes_counts_in_a_fresh_directory(monkeypatch):
     monkeypatch.delenv(metrics.SHARED, raising=False)
-    metrics.share_across_processes()
+    metrics.share_across_processes(5000)
     directory = os.environ[metrics.SHARED]
     assert os.path.isdir(directory) and not os.listdir(directory)
+    assert os.path.basename(directory).startswith("customer-labels-metrics-5000-")  # named for its port
     monkeypatch.setenv(metrics.SHARED, "/somewhere/given")
-    metrics.share_across_processes()  # one given is kept
+    metrics.share_across_processes(5000)  # one given is kept
     assert os.environ[metrics.SHARED] == "/somewhere/given"
 
 

@@ -1,12 +1,15 @@
 """The service as it really runs: the Procfile's web line, and `python app.py`."""
 
+import os
+import signal
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 
-from customer_labels.server.run import PORT_LOCK
+from customer_labels.server.run import LEFTOVER, PORT_LOCK
 
 from .conftest import API_TOKENS, TOKENS
 from .processes import call, listening_addresses, refusal, start, stop, wait_until_up, web_command
@@ -214,3 +217,51 @@ def test_of_two_servers_started_together_on_one_port_one_serves_and_the_other_re
     finally:
         for process in both:
             stop(process)
+
+
+def scrape(port, wanted):
+    """/metrics of the server on ``port``, once it shows ``wanted`` (each process writes
+    its counts about once a second) or 5 s have gone."""
+    headers = {"Authorization": f"Bearer {TOKENS['admin']}"}
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", headers=headers)
+    deadline = time.monotonic() + 5
+    while True:
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            text = answer.read().decode()
+        if wanted in text or time.monotonic() > deadline:
+            return text
+        time.sleep(0.1)
+
+
+def test_what_a_killed_server_left_the_next_server_to_start_removes(tmp_path, redis_url):
+    """A server killed outright (SIGKILL) runs no exit hook: its port's lock, its metrics
+    directory (a server on Redis runs several processes) and its log lock stay in the
+    temporary directory. The next server to start removes them, and nothing of a server
+    that lives."""
+
+    def left(port):
+        found = (LEFTOVER.fullmatch(name) for name in os.listdir(tmp_path))
+        return sorted(match[0].split("-")[2] for match in found if match and int(match[1] or match[2]) == port)
+
+    ports = [free_port() for _ in range(3)]
+    settings = {"API_TOKENS": API_TOKENS, "REDIS_URL": redis_url, "TMPDIR": str(tmp_path)}
+    live, killed = (start(web_command(), PORT=str(port), **settings) for port in ports[:2])
+    following = None
+    try:
+        for process, port in zip((live, killed), ports):
+            wait_until_up(process, port)
+            assert left(port) == ["log", "metrics", "port"]
+        os.killpg(killed.pid, signal.SIGKILL)
+        killed.wait()
+        assert left(ports[1]) == ["log", "metrics", "port"]  # nothing removed them
+        following = start(web_command(), PORT=str(ports[2]), **settings)
+        wait_until_up(following, ports[2])
+        assert left(ports[1]) == []
+        assert left(ports[0]) == left(ports[2]) == ["log", "metrics", "port"]
+        assert call(ports[0], "GET", "/healthz")[0] == 200
+        assert 'route="/healthz"' in scrape(ports[0], 'route="/healthz"')  # its metrics directory stands
+    finally:
+        for process in (live, killed, following):
+            if process is not None:
+                stop(process)
+    assert os.listdir(tmp_path) == []  # a server that stops removes its own

@@ -4,6 +4,8 @@ import atexit
 import contextlib
 import fcntl
 import os
+import re
+import shutil
 import socket
 import tempfile
 
@@ -27,6 +29,11 @@ HEADER_BYTES = 64 * 1024
 STOP_SECONDS = 20
 #: The file whose lock (flock) a server holds for its life on its port (``claim_port``).
 PORT_LOCK = os.path.join(tempfile.gettempdir(), "customer-labels-port-{port}.lock")
+#: What a server leaves in the temporary directory, each name holding its port: the
+#: port's lock file, the metrics directory (``metrics.share_across_processes``) and the
+#: log lock (``logs.share_across_processes``). Removed at a clean exit; what a killed
+#: server left, the next server to start removes (``_remove_leftovers``).
+LEFTOVER = re.compile(r"customer-labels-(?:port-(\d+)\.lock|(?:metrics|log)-(\d+)-.+)")
 #: Ports this process has claimed: their lock files' descriptors, held until it ends.
 _claimed = {}
 
@@ -63,8 +70,8 @@ def serve(wsgi_app, *, host, port, processes, threads, connections, log_level):
     # from it (each starts with the app made here) and do only requests.
     sweep_now_and_then(wsgi_app)
     if processes > 1:
-        metrics.share_across_processes()  # each forked process counts apart
-    logs.share_across_processes()  # the master writes too: its lines and the workers' take turns
+        metrics.share_across_processes(port)  # each forked process counts apart
+    logs.share_across_processes(port)  # the master writes too: its lines and the workers' take turns
     server.serve(target_loader=lambda _name: bridge)
 
 
@@ -92,6 +99,7 @@ def claim_port(host, port):
         raise
     if lock is not None:
         atexit.register(_unlink, path, os.getpid())
+        _remove_leftovers(port)
     _claimed[port] = lock
 
 
@@ -117,6 +125,35 @@ def _lock(path, port):
             if os.stat(path).st_ino == os.fstat(fd).st_ino:
                 return fd
         os.close(fd)  # the file was removed after it was opened: lock the new one
+
+
+def _remove_leftovers(port):
+    """Remove what servers that were killed (SIGKILL, a lost host) left in the temporary
+    directory: each port's lock file that no process holds, and, for those ports and
+    ``port`` (claimed by this process), the metrics directories and log locks. A port's
+    lock is held for its server's life, so what is named for a port nobody holds belongs
+    to no live server. Why: a server that is killed runs no exit hook, and a host (or a
+    test suite) that kills servers often would fill the directory."""
+    directory = tempfile.gettempdir()
+    names = os.listdir(directory)
+    free = {port}
+    for name in names:
+        found = LEFTOVER.fullmatch(name)
+        if found and found[1] and int(found[1]) != port:
+            path = os.path.join(directory, name)
+            with contextlib.suppress(OSError), open(path, "rb") as file:
+                fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                os.unlink(path)  # while locked: a claim that opened it meanwhile tries again
+                free.add(int(found[1]))
+    for name in names:
+        found = LEFTOVER.fullmatch(name)
+        if found and found[2] and int(found[2]) in free:
+            path = os.path.join(directory, name)
+            if os.path.isdir(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
 
 
 def _unlink(path, pid):
