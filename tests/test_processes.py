@@ -187,9 +187,9 @@ def test_a_port_another_server_has_claimed_but_not_yet_listens_on_is_refused(com
         assert not listening_addresses(port)  # the claim alone refused it
     finally:
         stop(holder)
-    # The kernel let go of the claim with its holder, killed: the port serves again.
+    # The kernel let go of the claim with its holder, killed: the port serves again. (Its
+    # file may be there still, or removed by a server started meanwhile: either will do.)
     lock_file = Path(PORT_LOCK.format(port=port))
-    assert lock_file.exists()
     process = start(command, PORT=str(port), API_TOKENS=API_TOKENS)
     try:
         wait_until_up(process, port)
