@@ -11,13 +11,14 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from customer_labels import settings
+from customer_labels import logs, metrics, settings
 
 from .redis_server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-#: The service's environment settings: a test sets the ones it means, no others.
-SETTINGS = {*settings.DEFAULTS, *settings.PROCESS_SETTINGS, "FLASK_DEBUG"}
+#: The service's environment settings: a test sets the ones it means, no others. (The
+#: directory and lock a server's processes share, too: each server makes its own.)
+SETTINGS = {*settings.DEFAULTS, *settings.PROCESS_SETTINGS, "FLASK_DEBUG", metrics.SHARED, logs.SHARED_LOCK}
 
 
 def web_command():

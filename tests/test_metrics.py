@@ -161,7 +161,9 @@ def test_two_server_processes_count_together(redis_url, tmp_path):
 
 @pytest.mark.fast
 def test_a_server_of_several_processes_counts_in_a_fresh_directory(monkeypatch):
-    monkeypatch.delenv(metrics.SHARED, raising=False)
+    # Unset as far as the code is concerned, and put back as it was after the test
+    # (delenv of a variable that is absent would not undo the one the code sets).
+    monkeypatch.setenv(metrics.SHARED, "")
     metrics.share_across_processes(5000)
     directory = os.environ[metrics.SHARED]
     assert os.path.isdir(directory) and not os.listdir(directory)
