@@ -47,7 +47,8 @@ SCRIPTS = (
     "replace",
 )
 #: What scripts start with: lua/cards.lua for those that answer with a customer's labels,
-#: lua/tags.lua for those that check If-Match.
+#: lua/tags.lua for those that check If-Match, lua/change_set.lua for those that change a
+#: customer's set (the rules of attach, detach and replace).
 INCLUDES = {
     "customer_labels": ("cards", "tags", "change_set"),
     "update_label": ("tags",),
