@@ -135,7 +135,10 @@ def _remove_leftovers(port):
     to no live server. Why: a server that is killed runs no exit hook, and a host (or a
     test suite) that kills servers often would fill the directory."""
     directory = tempfile.gettempdir()
-    names = os.listdir(directory)
+    try:
+        names = os.listdir(directory)
+    except OSError:  # a directory this user may write to but not list: left as it is
+        return
     free = {port}
     for name in names:
         found = LEFTOVER.fullmatch(name)
