@@ -265,3 +265,15 @@ def test_what_a_killed_server_left_the_next_server_to_start_removes(tmp_path, re
             if process is not None:
                 stop(process)
     assert os.listdir(tmp_path) == []  # a server that stops removes its own
+
+
+def test_a_temporary_directory_that_cannot_be_listed_still_lets_a_server_start(monkeypatch):
+    from customer_labels.server import run
+
+    def refuse(path):
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(run.os, "listdir", refuse)
+    port = free_port()
+    run.claim_port("127.0.0.1", port)  # its leftovers left as they are, and no error
+    assert run._claimed[port] is not None
