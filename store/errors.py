@@ -66,9 +66,19 @@ class TooLarge(StoreError):
         self.limit = limit
 
 
+#: Added to the cause when Redis's TLS certificate did not verify: what the operator
+#: most likely needs (the setting is off by default, so it is never guessed).
+UNVERIFIED_HINT = (
+    " (a managed Redis with a self-signed certificate, such as Heroku's, needs REDIS_TLS_VERIFY=false:"
+    " still encrypted, the certificate not checked)"
+)
+
+
 class StoreUnavailable(Exception):
     """The backend cannot be reached or cannot take writes now; try again later."""
 
     def __init__(self, cause):
+        if "CERTIFICATE_VERIFY_FAILED" in str(cause):
+            cause = f"{cause}{UNVERIFIED_HINT}"
         super().__init__(f"store unavailable: {cause}")
         self.cause = cause

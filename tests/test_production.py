@@ -224,10 +224,13 @@ def tls_redis(tmp_path):
     server.stop(signal.SIGKILL)
 
 
-def test_self_signed_tls_needs_the_explicit_setting(tls_redis):
+def test_self_signed_tls_needs_the_explicit_setting(tls_redis, caplog):
     verified = create_app({"API_TOKENS": API_TOKENS, "REDIS_URL": tls_redis}).test_client()
     assert verified.get("/readyz").status_code == 503  # the certificate is not trusted
     assert verified.get("/labels/labels", headers=auth("reader")).status_code == 503
+    # The warning says what to set, at start and for the request.
+    warnings = [r.getMessage() for r in caplog.records if "CERTIFICATE_VERIFY_FAILED" in r.getMessage()]
+    assert len(warnings) >= 2 and all("needs REDIS_TLS_VERIFY=false" in warning for warning in warnings)
     trusting = create_app({"API_TOKENS": API_TOKENS, "REDIS_URL": tls_redis, "REDIS_TLS_VERIFY": False})
     client = trusting.test_client()
     assert client.get("/readyz").status_code == 200
