@@ -66,8 +66,8 @@ class TooLarge(StoreError):
         self.limit = limit
 
 
-#: Added to the cause when Redis's TLS certificate did not verify: what the operator
-#: most likely needs (the setting is off by default, so it is never guessed).
+#: Added to the cause when Redis's TLS certificate did not verify: what the operator most
+#: likely needs. Checking stays the default; only the operator can know the certificate.
 UNVERIFIED_HINT = (
     " (a managed Redis with a self-signed certificate, such as Heroku's, needs REDIS_TLS_VERIFY=false:"
     " still encrypted, the certificate not checked)"

@@ -7,9 +7,9 @@
 -- 'replace' makes it hold exactly ``numbers``. ``dead(m)``, when given, tells a member
 -- that is a deleted label's number (its carriers still being detached): an attach that
 -- would pass the cap takes those off first, as the detaching would, and counts again.
--- Returns the numbers added, those removed (a dead one taken off is in neither: it has
--- no bit to change) and the set after; or, when an attach would pass the cap, nothing
--- changed: nil, how many the set holds, how many it would add.
+-- Returns the numbers added, those removed (a dead one taken off is in neither: its
+-- bitmap is the label delete's to clear) and the set after; or, when an attach would pass
+-- the cap, nothing changed: nil, how many the set holds, how many it would add.
 local function change_set(set, mode, members, numbers, cap, dead)
   local have, added, removed = {}, {}, {}
   for _, n in ipairs(members) do have[n] = true end
