@@ -4,18 +4,17 @@
 Why: a GET of a customer's labels is most of the traffic, and reading them
 from Redis is most of its cost (a script run, a round trip, the answer read).
 
-How a copy is known to be true. One connection per process to each master asks
-it to report every change of the keys such a GET reads (``BCAST`` mode, by key
-prefix: Redis keeps no table of who read what); one Redis is one master, a
-cluster has several, and each reports the changes of its own keys. Redis sends a change's report
-in the same pass of its event loop as the change's answer. Before a GET answers
-from a copy, it reads every report that has arrived (a ``poll``, no round trip),
-so it shows every change whose report has arrived. A request that comes through
-HTTP after a change was answered finds that report there: the answer's way to
-its client and the new request's way back take far longer than the report's
-(docs/operations.md gives the measurement, and when it could fail to hold). A
-copy read while a report arrived is not kept: the report that would drop it may
-have come already.
+How a copy is known to be true. One connection per process to each master asks it to
+report every change of the keys such a GET reads (``BCAST`` mode, by key prefix:
+Redis keeps no table of who read what); one Redis is one master, a cluster has
+several, and each reports the changes of its own keys. Redis sends a change's report
+in the same pass of its event loop as the change's answer. Before a GET answers from
+a copy, it reads every report that has arrived (a ``poll``, no round trip), so it
+shows every change whose report has arrived. A request that comes through HTTP after
+a change was answered finds that report there: the answer's way to its client and
+the new request's way back take far longer than the report's (docs/operations.md
+gives the measurement, and when it could fail to hold). A copy read while a report
+arrived is not kept: the report that would drop it may have come already.
 
 The connections are checked (``settle``: a ``PING``, and every report ahead of
 its ``PONG``) every ``READ_SECONDS``, which also reads the reports of a process
