@@ -12,11 +12,10 @@ from urllib.parse import urlsplit
 
 from flask import current_app, has_request_context, request
 
-from ..server import ARRIVED
 from ..settings import ConfigError
 from . import layout
 from .base import DEFAULT_COLOR, LABEL_CAP, Page, Store
-from .cluster import BEGAN, ClusterStore
+from .cluster import ClusterStore
 from .connection import fail_fast, make_client
 from .errors import Conflict, NotFound, StoreError, StoreUnavailable, TooManyLabels, UnknownLabels
 from .memory import MemoryStore
@@ -100,10 +99,6 @@ def init_app(app):
             cache_mb=app.config["REDIS_CACHE_MB"],
         )
     app.extensions[EXTENSION] = Namespaces(store, ttl=app.config["MOCK_NAMESPACE_TTL"])
-    if isinstance(store, ClusterStore):
-        # When the request began is the request's: work the thread does after it (a
-        # test's, a CLI's) reads the catalogue's version afresh.
-        app.teardown_request(lambda _: BEGAN.set(None))
     _layout_at_start(store)
 
 
@@ -142,9 +137,7 @@ def get_store(ensure_layout=True):
     process migrates it)."""
     namespace = None
     if has_request_context():
-        environ = request.environ
-        BEGAN.set(environ.get(ARRIVED))  # when it arrived, as the server saw it
-        namespace = environ.get(NAMESPACE)
+        namespace = request.environ.get(NAMESPACE)
     store = get_namespaces().get(namespace)
     if ensure_layout:
         store.ensure_layout()

@@ -4,12 +4,12 @@ Each customer's keys share one slot, and the catalogue's (labels, the index of
 customers, the carriers bitmaps) another. What touches one of them is the single
 node's script; a change of a customer's labels is a step in each slot, the
 customer's first (lua/cluster/customer.lua), then the catalogue's (catalogue.lua).
-Each process keeps the catalogue's labels in memory, brought up to date by the
-catalogue's step that every request makes anyway. How each promise is kept this
-way is in store/README.md.
+Each process keeps the catalogue's labels in memory, and asks the catalogue's
+master again only when Redis has reported a label write (copies.py) or when a
+change's catalogue step goes there anyway. How each promise is kept this way is
+in store/README.md.
 """
 
-import contextvars
 import threading
 import time
 from collections import namedtuple
@@ -18,8 +18,7 @@ from functools import cache
 from redis.cluster import RedisCluster
 from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 
-from .base import CUSTOMER_FIELDS, LABEL_CAP, Page, check_guard, labels_tag
-from .connection import read_on_master
+from .base import CUSTOMER_FIELDS, Page, check_guard, labels_tag
 from .errors import Conflict, CustomersRefused, NotFound, PreconditionFailed, TooManyLabels, UnknownLabels
 from .redis_store import DETACH_BATCH, SCRIPTS, RedisStore, glob_pattern
 from .redis_support import availability, pairs, record
@@ -29,15 +28,15 @@ BATCH = 1000
 #: Seconds after which a pending change belongs to a process that stopped: no
 #: request runs that long (each Redis command gives up within seconds).
 PENDING_SECONDS = 60
-
-#: When the current request arrived (``time.monotonic()``), or None (then: now). A read
-#: of the catalogue's version that another request of this process sent after that
-#: serves it: a label deleted before the request began is gone in that version too.
-BEGAN = contextvars.ContextVar("began", default=None)
+#: The scripts that write labels: after one, this process reads the catalogue again
+#: rather than wait for Redis's report of it.
+LABEL_WRITES = frozenset({"create_label", "update_label", "delete_label", "replace"})
 
 #: A process's copy of the catalogue's live labels as of ``version``: label id ->
-#: number, and number -> (name key, the label as JSON).
-Catalogue = namedtuple("Catalogue", "version numbers cards")
+#: number, number -> (name key, the label as JSON), the last number given (``seq``),
+#: and ``live``, bit n set for each live number n up to ``seq`` (what the customer's
+#: step is told, to know a deleted label's number).
+Catalogue = namedtuple("Catalogue", "version numbers cards seq live")
 
 
 @cache
@@ -58,15 +57,26 @@ def _card(card):
     return raw[: int(length)].decode(), raw[int(length) :].decode()
 
 
+def _live(numbers, seq):
+    """Bit n (of byte n div 8, most significant first) set for each number n."""
+    bits = bytearray(seq // 8 + 1)
+    for n in map(int, numbers):
+        bits[n // 8] |= 128 >> n % 8
+    return bytes(bits)
+
+
 class ClusterStore(RedisStore):
     SCRIPTS = SCRIPTS + ("cluster/customer", "cluster/catalogue", "cluster/index", "cluster/carriers")
+    CATALOGUE_REPORTS = True
 
     def __init__(self, client, prefix="cl:", copies=0):
         super().__init__(client, prefix, copies=copies)
-        self._catalogue = Catalogue(-1, {}, {})
+        self._catalogue = Catalogue(-1, {}, {}, 0, b"")
         self._lock = threading.Lock()
-        #: (when it was sent, the version) of the latest read of the catalogue's version.
-        self._seen = (float("-inf"), -1)
+        #: The count of Redis's reports of label writes (``Copies.generation``) as of which
+        #: the cached catalogue was read: while it stays the same, no label changed since.
+        self._read_at = None
+        self._writes = 0  # this process's label writes
 
     def _healthy(self):
         """Every master answers and sees the whole cluster as ok."""
@@ -80,6 +90,14 @@ class ClusterStore(RedisStore):
         client = self._redis
         return {node.name: client.get_redis_connection(node).connection_pool for node in client.get_primaries()}
 
+    def _run(self, script, keys, args):
+        try:
+            return super()._run(script, keys, args)
+        finally:
+            if script in LABEL_WRITES:  # this process's own: its report may come later
+                self._writes += 1
+                self._read_at = None
+
     # -- the two steps, and the cached catalogue --------------------------------------
 
     def _customer_step(self, customer_id, op, *args):
@@ -87,33 +105,25 @@ class ClusterStore(RedisStore):
         keys = [self._customer_key(customer_id), self._attached_key(customer_id), pending]
         return self._run("cluster/customer", keys, [op, customer_id, time.time(), *args])
 
+    def _change_step(self, customer_id, op, cap, known, numbers):
+        """The customer's step of an attach, detach or replace of label ``numbers``,
+        told which numbers of its set are deleted labels' (``known``, the cache): an
+        attach that would pass the cap takes those off first, as on one Redis."""
+        return self._customer_step(customer_id, op, cap, known.seq, known.live, *numbers)
+
     def _catalogue_step(self, c="", s=0, touched=(), carried=()):
         """The bits of the ``touched`` numbers follow the customer's set ``carried`` (as of
         its change ``s``): (status, [], the cached catalogue brought up to date). With
         nothing touched, a read: ('behind', the ``carried`` numbers whose bit is not set)
         while the bits do not follow ``s`` yet. With no customer, only the cache."""
-        known = self._catalogue
+        known, generation, writes = self._catalogue, self.copies.generation, self._writes
         keys = [self._key(name) for name in ("version", "label-log", "label-numbers", "label-cards", "label-ids")]
         args = [self._c, known.version, c, s, len(touched), *touched, *carried]
-        sent = time.monotonic()
         status, unset, version, *delta = self._run("cluster/catalogue", keys, args)
-        self._saw(sent, version)
-        return status, unset, self._follow(known, version, delta)
-
-    def _saw(self, sent, version):
-        if sent > self._seen[0]:
-            self._seen = (sent, version)
-
-    def _version(self):
-        """The catalogue's version, as read after the current request began."""
-        began, (sent, version) = BEGAN.get(), self._seen
-        if began is not None and sent >= began:
-            return version
-        sent = time.monotonic()
-        with availability():
-            version = int(read_on_master(self._redis, "GET", self._key("version")) or 0)
-        self._saw(sent, version)
-        return version
+        latest = self._follow(known, version, delta)
+        if self._writes == writes:
+            self._read_at = generation
+        return status, unset, latest
 
     def _follow(self, known, version, delta):
         """The cache as of ``version`` (or later), from the labels written since ``known``."""
@@ -121,49 +131,43 @@ class ClusterStore(RedisStore):
             return known
         with self._lock:
             latest = self._catalogue
-            whole, changes = delta[0], delta[1:]
+            seq, whole, changes = int(delta[0]), delta[1], delta[2:]
             if not whole and latest.version >= version:
                 return latest
-            base = Catalogue(version, {}, {}) if whole else max(latest, known, key=lambda cat: cat.version)
+            base = Catalogue(version, {}, {}, 0, b"") if whole else max(latest, known, key=lambda cat: cat.version)
             numbers, cards = dict(base.numbers), dict(base.cards)
             for label_id, n, card in zip(changes[::3], changes[1::3], changes[2::3]):
                 cards.pop(numbers.pop(label_id, None), None)
                 if n:
                     numbers[label_id], cards[n] = n, _card(card)
-            self._catalogue = Catalogue(version, numbers, cards)
+            self._catalogue = Catalogue(version, numbers, cards, seq, _live(cards, seq))
             return self._catalogue
+
+    def _cache(self):
+        """The cached catalogue, true as of now: Redis has reported no label write since
+        it was read (copies.py: a report arrives before any request that comes after the
+        write answered), or else brought up to date, one round trip. Without reports (a
+        Redis that refuses them, a connection lost) that is each time."""
+        if self.copies.unchanged(self._read_at):  # (None: no read to go by; the reports start)
+            return self._catalogue
+        return self._catalogue_step()[2]
 
     def _settled(self, c, s, carried, pending):
         """The catalogue's step for change ``s`` of a customer's set: the bits of every
         number its changes touched since the sweep last saw them follow (``pending``)
         follow the set. If a later change got there first, it settled them all, from a
-        newer set, and this writes nothing. The cache, brought up to date."""
-        if not pending:
-            return self._catalogue
-        return self._catalogue_step(c, s, pending, carried)[2]
-
-    def _checked(self, c, s, carried, pending):
-        """For a read: the cache, and the numbers of the set whose change's bits may not
-        follow yet (a change in flight, or one a stopped process left): not shown; None
-        when the bits follow the set."""
-        if not pending:
-            return self._fresh(self._version()), None
-        status, unset, latest = self._catalogue_step(c, s, (), [n for n in pending if n in carried])
-        return latest, set(unset) if status == "behind" else None
-
-    def _fresh(self, version):
-        """The cache, brought up to ``version`` if it is behind."""
-        known = self._catalogue
-        return known if version == known.version else self._catalogue_step()[2]
+        newer set, and this writes nothing. The cache, brought up to date; None when
+        nothing is pending."""
+        return self._catalogue_step(c, s, pending, carried)[2] if pending else None
 
     # -- a customer's labels -------------------------------------------------------------
 
     def _numbers(self, customer_id, change, label_ids):
         """(the cache, the numbers of ``label_ids`` in it); an attach naming no label is
         refused here, before anything is written."""
-        known = self._catalogue
+        known = self._cache()
         if not known.numbers.keys() >= set(label_ids):
-            known = self._catalogue_step()[2]  # the cache may lag behind a label made since
+            known = self._catalogue_step()[2]  # a label made a moment ago, its report not read yet
         numbers = [known.numbers[i] for i in label_ids if i in known.numbers]
         if change in ("attach", "replace") and len(numbers) < len(label_ids):
             if self._get_customer(customer_id) is None:
@@ -171,34 +175,22 @@ class ClusterStore(RedisStore):
             raise UnknownLabels([i for i in label_ids if i not in known.numbers])
         return known, numbers
 
-    def _change_labels(self, customer_id, change, label_ids, cap, guard="", again=True):
+    def _change_labels(self, customer_id, change, label_ids, cap, guard=""):
         op = f"{change}:{self._guard_count(customer_id, guard)}" if guard else change
         known, numbers = self._numbers(customer_id, change, label_ids)
-        status, *rest = self._customer_step(customer_id, op, cap, *numbers)
+        status, *rest = self._change_step(customer_id, op, cap, known, numbers)
         if status == "missing":
             raise NotFound("customer", customer_id)
         if status == "precondition":
             raise PreconditionFailed()
         if status == "cap":
-            if again and self._forget_dead(customer_id, rest[2]):
-                return self._change_labels(customer_id, change, label_ids, cap, again=False)
             raise TooManyLabels(cap, rest[0], rest[1])
-        c, s, carried, pending, changed = rest
-        latest = self._settled(c, s, carried, pending) if pending else self._fresh(self._version())
-        if again and any(latest.numbers.get(i) != known.numbers.get(i) for i in label_ids):
-            # The cache lagged behind a label deleted or made again: what this attached
-            # of it goes (a dead number has no bit, and no sweep would find it), and the
-            # change runs again with the catalogue's numbers.
-            unknown = [i for i in label_ids if i not in latest.numbers]
-            if change == "attach":
-                dead = {n for n in numbers if n not in latest.cards}
-                self._apply_numbers(customer_id, "detach", dead | (set(changed) if unknown else set()))
-            if change == "replace" and unknown:  # back to the set before: what changed, undone
-                self._apply_numbers(customer_id, "replace", set(carried) ^ set(changed), always=True)
-            if unknown:
-                raise UnknownLabels(unknown)
-            return self._change_labels(customer_id, change, label_ids, cap, again=False)
-        return self._joined(latest, carried)
+        c, s, carried, pending, _ = rest
+        latest = self._settled(c, s, carried, pending) or known
+        # A label deleted after the cache was read, and so after this request began, is
+        # shown as it was: the change is the one that came before the delete (whose
+        # detaching, or the sweep, takes its number off: catalogue.lua).
+        return self._joined(latest, carried, also=known)
 
     def _read(self, customer_id):
         """A customer's labels, and whether a copy of them may be kept: not while the
@@ -208,12 +200,15 @@ class ClusterStore(RedisStore):
         if status == "missing":
             raise NotFound("customer", customer_id)
         c, s, carried, pending, _ = rest
-        latest, hidden = self._checked(c, s, carried, pending)
-        return self._joined(latest, carried, hidden), hidden is None
+        if not pending:
+            return self._joined(self._cache(), carried), True
+        status, unset, latest = self._catalogue_step(c, s, (), [n for n in pending if n in carried])
+        return self._joined(latest, carried, hidden=set(unset)), status != "behind"
 
     @staticmethod
-    def _joined(latest, carried, hidden=None):
-        found = sorted(latest.cards[n] for n in carried if n in latest.cards and n not in (hidden or ()))
+    def _joined(latest, carried, hidden=(), also=None):
+        cards = latest.cards if also is None else {**also.cards, **latest.cards}
+        found = sorted(cards[n] for n in carried if n in cards and n not in hidden)
         return '{"data":[' + ",".join(text for _, text in found) + "]}"
 
     def _guard_count(self, customer_id, guard):
@@ -226,32 +221,14 @@ class ClusterStore(RedisStore):
         if status == "missing":
             raise NotFound("customer", customer_id)
         c, s, carried, pending, _ = rest
-        latest = self._settled(c, s, carried, pending) if pending else self._fresh(self._version())
+        latest = self._settled(c, s, carried, pending) or self._cache()
         check_guard(guard, labels_tag(self._joined(latest, carried)))
         return s
-
-    def _apply_numbers(self, customer_id, op, numbers, always=False, cap=LABEL_CAP):
-        """Attach, detach or replace with label numbers, both steps; nothing to do for
-        none, unless ``always``. Whether the customer's set changed."""
-        if numbers or always:
-            status, *rest = self._customer_step(customer_id, op, cap, *numbers)
-            if status == "ok":
-                self._settled(*rest[:4])
-                return bool(rest[4])
-        return False
-
-    def _forget_dead(self, customer_id, carried):
-        """Take numbers of deleted labels, not yet detached, off a customer at its cap:
-        whether there were any."""
-        latest = self._catalogue_step()[2]
-        dead = [n for n in carried if n not in latest.cards]
-        self._apply_numbers(customer_id, "detach", dead)
-        return bool(dead)
 
     # -- a label's customers, many at once: checked together, changed slot by slot ----------
 
     def _change_carriers(self, label_id, change, customer_ids, cap):
-        known = self._fresh(self._version())
+        known = self._cache()
         n = known.numbers.get(label_id)
         if n is None:
             raise NotFound("label", label_id)
@@ -268,13 +245,21 @@ class ClusterStore(RedisStore):
             raise CustomersRefused("full", full)
         # Each customer's own step, then the catalogue's: a change made meanwhile (the
         # customer deleted, or taken to the cap) leaves that customer as it is.
-        changed = [i for i in todo if self._apply_numbers(i, change, [n], cap=cap)]
+        changed = [i for i in todo if self._changed(i, change, n, cap, known)]
         if self._catalogue_step()[2].numbers.get(label_id) != n:
             raise NotFound("label", label_id)  # deleted (or made again) meanwhile: its number carries nothing
         with availability():
             count = self._redis.bitcount(self._key(f"carriers:{n}"))
         done = set(changed)
         return changed, [i for i in customer_ids if i not in done], count
+
+    def _changed(self, customer_id, change, n, cap, known):
+        """Attach or detach label number ``n``, both steps: whether the set changed."""
+        status, *rest = self._change_step(customer_id, change, cap, known, [n])
+        if status != "ok":
+            return False
+        self._settled(*rest[:4])
+        return bool(rest[4])
 
     # -- labels: the single node's scripts; a delete detaches from each carrier ------------
 

@@ -25,6 +25,10 @@ or the masters change (a failover, a master added), every copy goes and GETs
 read Redis until each master's connection is open (tried at most every
 ``RETRY_SECONDS``). A Redis that refuses tracking (older than 6, or one that
 forbids ``CLIENT``) is not asked again by this process.
+
+``generation`` counts the times every copy went (a report of a key of ``everything``,
+a lost or opened connection): a cluster's cached catalogue is true while it has not
+moved since the catalogue was read (``unchanged``), even with no copies kept.
 """
 
 import logging
@@ -85,6 +89,10 @@ class Copies:
 
     def _reset(self):
         self._lock = threading.Lock()
+        # Counts the times every copy went: a report of a key of ``everything``, a lost
+        # connection, a fork. It only grows, so that a count read before a fork (or a
+        # lost connection) never passes for one read after.
+        self.generation = getattr(self, "generation", 0) + 1
         self._copies = {}  # tag -> text, oldest first
         self._size = 0
         self._conns = {}  # master's name -> its reporting connection
@@ -117,6 +125,13 @@ class Copies:
                 self._keep(tag, text)
         return text
 
+    def unchanged(self, since):
+        """Whether Redis has reported no change of a key of ``everything`` since
+        ``generation`` was ``since``: every report that has arrived is read, the
+        connections were checked lately, and every master the client knows reports."""
+        with self._lock:
+            return self._caught_up() and self.generation == since and self._masters_known()
+
     def __len__(self):
         return len(self._copies)
 
@@ -135,6 +150,7 @@ class Copies:
             self._size -= len(text) + OVERHEAD
 
     def _drop_all(self):
+        self.generation += 1
         self._copies.clear()
         self._size = 0
 
@@ -205,6 +221,7 @@ class Copies:
         except FAILED:
             return self._close(opened)  # down: read Redis itself, which answers 503 meanwhile
         self._conns, self._checked = opened, time.monotonic()
+        self.generation += 1  # nothing was reported before: what was read then may be stale
         if self._reader is None:
             self._reader = threading.Thread(target=_read_now_and_then, args=(weakref.ref(self),), daemon=True)
             self._reader.start()

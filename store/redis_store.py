@@ -85,6 +85,9 @@ def catalogue_prefix(prefix):
 
 class RedisStore(Store):
     SCRIPTS = SCRIPTS
+    #: Whether Redis's reports of changes are taken even with no copies kept (a cluster:
+    #: they tell its cached catalogue whether a label changed).
+    CATALOGUE_REPORTS = False
     #: Whether this store object has seen its data in the current layout.
     _layout_ready = False
 
@@ -105,7 +108,8 @@ class RedisStore(Store):
         # What a GET of a customer's labels reads: the customer's hash and set, and the cards.
         tags = (self._customer_key("}"), self._attached_key("}"))
         prefixes = [key[: key.index("{") + 1] for key in tags]
-        self.copies = Copies(self._masters, copies, prefixes, [self._key("label-cards")]) if copies else None
+        watched = copies or self.CATALOGUE_REPORTS
+        self.copies = Copies(self._masters, copies, prefixes, [self._key("label-cards")]) if watched else None
 
     def _masters(self):
         """{name: connection pool} of each master: one Redis is one."""

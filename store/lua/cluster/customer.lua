@@ -6,7 +6,8 @@
 -- ARGV[1] op, and after a ':' an If-Match guard: for 'delete' the tags (tags.lua), for a
 -- change of the set the change count 's' it had when read; ARGV[2] customer id, ARGV[3] now;
 -- then for 'attach', 'detach' and 'replace' (the set becomes exactly the numbers given):
--- the label cap, label numbers; 'create': its number, field, value, ...; 'settle' (the
+-- the label cap, the last label number the caller knows of, a bitmap of those numbers
+-- that are live labels' (bit n of byte n div 8, most significant first), label numbers; 'create': its number, field, value, ...; 'settle' (the
 -- sweep saw the bits follow change ARGV[4]): that change count, the pending entry, and
 -- the customer number it names (a customer made again has another: the entry just goes).
 -- Returns {'ok', customer number, change count, {numbers in the set}, {numbers in 'p'},
@@ -32,7 +33,11 @@ if guard ~= '' and (op == 'delete' and not matches(guard, customer_tag(KEYS[1]))
 end
 local set, changed = redis.call('SMEMBERS', KEYS[2]), {}
 if op ~= 'get' and op ~= 'delete' then
-  local added, removed, after = change_set(KEYS[2], op, set, {unpack(ARGV, 5)}, tonumber(ARGV[4]))
+  local seq, live = tonumber(ARGV[5]), ARGV[6]
+  local added, removed, after = change_set(KEYS[2], op, set, {unpack(ARGV, 7)}, tonumber(ARGV[4]), function(m)
+    local n = tonumber(m)
+    return n <= seq and bit.band(string.byte(live, math.floor(n / 8) + 1), bit.rshift(128, n % 8)) == 0
+  end)
   if not added then return {'cap', removed, after, set} end
   for _, n in ipairs(removed) do added[#added + 1] = n end
   set, changed = after, added
