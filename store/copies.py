@@ -116,7 +116,7 @@ class Copies:
         if found is not None:
             return found
         text, keep = read()  # outside the lock: other GETs go on meanwhile
-        if not (usable and keep):
+        if not (usable and keep and self.budget):
             return text
         with self._lock:
             # Kept only if no report came meanwhile, and if the masters the read may have
