@@ -285,16 +285,6 @@ class ClusterScript(Script):
         return on_master(self.client, keys[0], run, lambda: self.routed(keys, args))
 
 
-def read_on_master(client, *command):
-    """A command of one key, the second word (``GET key``), on a cluster's master of it."""
-
-    def ask(conn):
-        conn.send_command(*command)
-        return conn.read_response()
-
-    return on_master(client, command[1], ask, lambda: client.execute_command(*command))
-
-
 def on_master(client, key, run, routed):
     """``run(conn)`` on a connection to the master of ``key``'s slot, as the cluster
     client's map of slots has it; else ``routed()``, redis-py's own call.
