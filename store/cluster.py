@@ -106,10 +106,12 @@ class ClusterStore(RedisStore):
         return self._run("cluster/customer", keys, [op, customer_id, time.time(), *args])
 
     def _change_step(self, customer_id, op, cap, known, numbers):
-        """The customer's step of an attach, detach or replace of label ``numbers``,
-        told which numbers of its set are deleted labels' (``known``, the cache): an
-        attach that would pass the cap takes those off first, as on one Redis."""
-        return self._customer_step(customer_id, op, cap, known.seq, known.live, *numbers)
+        """The customer's step of an attach, detach or replace of label ``numbers``. An
+        attach is told which numbers are deleted labels' (``known``, the cache: a byte
+        per 8 labels ever made), so that one that would pass the cap takes those off
+        first, as on one Redis; the others need not know."""
+        seq, live = (known.seq, known.live) if op.startswith("attach") else (0, b"")
+        return self._customer_step(customer_id, op, cap, seq, live, *numbers)
 
     def _catalogue_step(self, c="", s=0, touched=(), carried=()):
         """The bits of the ``touched`` numbers follow the customer's set ``carried`` (as of

@@ -47,6 +47,40 @@ def test_two_servers_share_one_store(shared):
         stop(b)
 
 
+def test_label_writes_through_one_server_hold_at_once_through_the_other(shared):
+    """On a cluster each server process caches the label catalogue, and Redis's reports
+    tell it when to read it again (store/README.md): a label made, renamed or deleted
+    through one server is what the very next request through the other sees, attach
+    included, round after round (the same ids made again)."""
+    url, settings = shared
+    (a, port_a), (b, port_b) = (serve(url, API_TOKENS, **settings) for _ in range(2))
+    admin, editor, reader = TOKENS["admin"], TOKENS["editor"], TOKENS["reader"]
+
+    def names(port, path):
+        status, body = call(port, "GET", path, token=reader)
+        assert status == 200
+        return [label["name"] for label in body["data"]]
+
+    try:
+        customer = call(port_a, "POST", "/customers/customers", {"name": "C"}, admin)[1]["id"]
+        path = f"/customers/customers/{customer}/labels"
+        for i in range(12):
+            writer, other = (port_a, port_b) if i % 2 else (port_b, port_a)
+            label = f"l{i % 3}"
+            assert call(writer, "POST", "/labels/labels", {"id": label, "name": f"Made {i}"}, admin)[0] == 201
+            status, body = call(other, "POST", path, {"labels": [label]}, editor)
+            assert status == 200 and [x["name"] for x in body["data"]] == [f"Made {i}"]
+            assert call(writer, "PATCH", f"/labels/labels/{label}", {"name": f"Renamed {i}"}, admin)[0] == 200
+            assert names(other, path) == [f"Renamed {i}"]
+            assert call(writer, "DELETE", f"/labels/labels/{label}", token=admin)[0] == 204
+            assert names(other, path) == []
+            assert call(other, "POST", path, {"labels": [label]}, editor)[0] == 422
+            assert call(other, "GET", f"/labels/labels/{label}/customers", token=reader)[0] == 404
+    finally:
+        stop(a)
+        stop(b)
+
+
 def test_a_cluster_down_at_start_is_a_503_until_it_is_up(tmp_path):
     cluster = RedisClusterServers(tmp_path)
     app = create_app({"API_TOKENS": API_TOKENS, "REDIS_URL": cluster.url, "REDIS_CLUSTER": True})
