@@ -418,7 +418,7 @@ def _page_parameters(kind):
 
 
 ERRORS = {
-    400: "The body is not JSON, is cut short, or a query parameter is invalid.",
+    400: "The body is not JSON, is cut short, or a query parameter is invalid or given twice.",
     401: "No token, or an unknown one.",
     403: "The token's role may not do this.",
     404: "No such resource.",

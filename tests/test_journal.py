@@ -95,6 +95,10 @@ def test_filters_by_method_path_template_and_status(mock_client):
         ("?path=labels", ["path"]),
         ("?status=99", ["status"]),
         ("?status=600&limit=0&cursor=x", ["cursor", "limit", "status"]),
+        # Given twice, even the same valid value twice: which one was meant is not guessed.
+        ("?status=200&status=404", ["status"]),
+        ("?method=GET&method=GET", ["method"]),
+        ("?path=/labels/labels&path=/customers/customers&limit=5&limit=6", ["limit", "path"]),
     ],
 )
 def test_bad_filters_are_one_400_naming_each(memory_mock_client, query, names):

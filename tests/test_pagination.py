@@ -97,6 +97,11 @@ def test_label_customers_stable_while_attached_and_detached(client, make):
         ("cursor=a%20b", "cursor"),
         ("cursor=" + "x" * 65, "cursor"),
         ("cursor=%C3%A9", "cursor"),
+        # Given twice, even with the same valid value: which one was meant is not guessed.
+        ("limit=50&limit=3", "limit"),
+        ("limit=3&limit=3", "limit"),
+        ("cursor=1&cursor=2", "cursor"),
+        ("limit=0&limit=3", "limit"),
     ],
 )
 def test_bad_page_parameters_are_400(client, make, url, query, parameter):

@@ -126,6 +126,7 @@ def test_a_filter_naming_no_label_is_a_400_naming_it(client, population):
         ({"labels.all": ",".join(f"l{n}" for n in range(SEGMENT_LABELS + 1))}, ["labels"]),
         ({"labels.all": "a", "cursor": "abc", "limit": "0"}, ["limit", "cursor"]),
         ({"labels.any": "x" * 65, "labels.none": "é"}, ["labels.any", "labels.none"]),
+        ("labels.all=a&labels.all=b&limit=2&limit=2", ["limit"]),  # a filter joins; a page size does not
     ],
 )
 def test_bad_filters_are_one_400_naming_each(memory_client, query, parameters):

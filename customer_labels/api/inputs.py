@@ -150,17 +150,28 @@ def filter_labels(clauses):
         raise invalid_query(errors) from None
 
 
+def single(name, errors):
+    """Query parameter ``name``, or None. One given more than once is refused (noted in
+    ``errors``) rather than read as one of its values: which one the client meant is
+    not for the service to guess."""
+    values = request.args.getlist(name)
+    if len(values) > 1:
+        errors.append({"parameter": name, "message": "must be given at most once"})
+        return None
+    return values[0] if values else None
+
+
 def _page_args(cursor):
     errors = []
     limit = DEFAULT_LIMIT
-    raw_limit = request.args.get("limit")
+    raw_limit = single("limit", errors)
     if raw_limit is not None:
         if raw_limit.isascii() and raw_limit.isdigit() and 1 <= int(raw_limit) <= MAX_LIMIT:
             limit = int(raw_limit)
         else:
             message = f"must be a whole number from 1 to {MAX_LIMIT}"
             errors.append({"parameter": "limit", "message": message})
-    after = request.args.get("cursor")
+    after = single("cursor", errors)
     if after is not None and not CURSORS[cursor].fullmatch(after):
         message = "is not a cursor this service gave out"
         errors.append({"parameter": "cursor", "message": message})

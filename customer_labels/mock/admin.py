@@ -5,9 +5,9 @@ and read which operations it was asked (contract coverage)."""
 import json
 import re
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app
 
-from ..api.inputs import invalid_query, json_body, page_args
+from ..api.inputs import invalid_query, json_body, page_args, single
 from ..auth import auth
 from ..problems import Problem
 from ..schemas import openapi
@@ -88,7 +88,7 @@ def _filters():
         errors, (limit, after) = problem.kwargs["errors"], (None, None)
     wanted = {}
     for name, (pattern, message) in FILTERS.items():
-        value = request.args.get(name)
+        value = single(name, errors)
         if value is None:
             continue
         if pattern.fullmatch(value):
